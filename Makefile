@@ -1,0 +1,69 @@
+# The two commands of the README:  `make run` (main job)  and  `make test` (the test suite).
+# Each creates .venv and installs what it needs; only python3 (with venv) and make are assumed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install -q -c constraints.txt
+SYNCED := nbs unilth_nb README.md
+
+.PHONY: run test install install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python setup.py settings.ini constraints.txt
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python setup.py settings.ini constraints.txt
+	$(PIP) -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## main job: dense vs 90%-sparse cnn1d on MNIST-1D (replaced by the comparison notebook with the pipeline)
+run: install
+	$(BIN)/python -m unilth_nb.training
+
+## tests: notebooks and library in sync, README up to date, notebook tests, pytest
+test: install-dev check-sync check-readme nbtest pytest
+
+export: install-dev
+	$(BIN)/nbdev_export
+clean: install-dev
+	$(BIN)/nbdev_clean
+
+# nbdev_export and nbdev_clean must change nothing (CI fails otherwise)
+check-sync: install-dev
+	@before=$$(git ls-files -co --exclude-standard $(SYNCED) | sort | xargs sha1sum); \
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean; \
+	after=$$(git ls-files -co --exclude-standard $(SYNCED) | sort | xargs sha1sum); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev_export / nbdev_clean changed these files; run them and commit:"; \
+	  diff <(echo "$$before") <(echo "$$after") | sed -n 's/^> [0-9a-f]*  /  /p'; exit 1; fi; \
+	echo "check-sync: notebooks and unilth_nb/ are in sync and clean"
+
+# README.md is rendered from nbs/index.ipynb (Quarto, hence nbdev_readme, is not available)
+readme: install-dev
+	$(BIN)/jupyter nbconvert --to markdown --log-level WARN nbs/index.ipynb --stdout > README.md
+
+check-readme: install-dev
+	@$(BIN)/jupyter nbconvert --to markdown --log-level WARN nbs/index.ipynb --stdout | diff -q - README.md >/dev/null \
+	  || { echo "README.md is out of date with nbs/index.ipynb: run 'make readme' and commit"; exit 1; }; \
+	echo "check-readme: README.md is up to date"
+
+nbtest: install-dev
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+pytest: install-dev
+	$(BIN)/python -m pytest -q tests
+
+# the slow cells (3-seed benchmarks reported in the notebooks) too
+test-slow: install-dev
+	$(BIN)/nbdev_test --n_workers 1 --timing --flags slow
+
+bench: install
+	$(BIN)/python benchmarks/masked_training.py
