@@ -26,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## main job: dense vs 90%-sparse cnn1d on MNIST-1D (replaced by the comparison notebook with the pipeline)
 run: install
-	$(BIN)/python -m unilth_nb.training
+	$(BIN)/python -c "from unilth_nb.training import main; main()"
 
 ## tests: notebooks and library in sync, README up to date, notebook tests, pytest
 test: install-dev check-sync check-readme nbtest pytest
