@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['ConfigError', 'check_choice', 'check_fraction', 'seed_everything', 'make_generator', 'get_rng_state', 'set_rng_state',
-           'get_device', 'atomic_write', 'save_json', 'save_torch']
+__all__ = ['ConfigError', 'check_choice', 'check_fraction', 'parse_steps', 'seed_everything', 'make_generator', 'get_rng_state',
+           'set_rng_state', 'get_device', 'atomic_write', 'save_json', 'save_torch']
 
 # %% ../nbs/00_core.ipynb #c49bf4e6
 class ConfigError(ValueError):
@@ -31,6 +31,20 @@ def check_fraction(name:str, value) -> float:
     except (TypeError, ValueError): raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}") from None
     if not 0 <= v < 1: raise ConfigError(f"{name} must lie in [0, 1), got {value!r}")
     return v
+
+# %% ../nbs/00_core.ipynb #07fd503b
+def parse_steps(value, steps_per_epoch:int|None=None, name:str='steps') -> int:
+    "Iterations in `value`: an int, 'Nit' (iterations) or 'Nep' (epochs, needs `steps_per_epoch`)."
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0: return int(value)
+    s = str(value).strip().lower()
+    unit, num = ('ep', s[:-2]) if s.endswith('ep') else ('it', s[:-2] if s.endswith('it') else s)
+    try: x = float(num) if unit == 'ep' else int(num)
+    except ValueError: raise ConfigError(f"cannot parse {name} {value!r}: write iterations as '500it' or epochs as '2ep'") from None
+    if unit == 'ep' and steps_per_epoch is None:
+        raise ConfigError(f"{name} {value!r} is given in epochs but the epoch length is not known here")
+    n = round(x * steps_per_epoch) if unit == 'ep' else x
+    if n < 0: raise ConfigError(f"{name} must not be negative, got {value!r}")
+    return n
 
 # %% ../nbs/00_core.ipynb #d14ec70b
 def seed_everything(seed:int) -> int:
