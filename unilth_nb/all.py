@@ -11,5 +11,8 @@ from .masks import *
 from .data import *
 from .models import *
 from .training import *
-from . import core, masks, data, models, training
-__all__ = [name for module in (core, masks, data, models, training) for name in module.__all__]
+from .regularization import *
+from .early_stopping import *
+from .theory import *
+from . import core, masks, data, models, training, regularization, early_stopping, theory
+__all__ = [name for module in (core, masks, data, models, training, regularization, early_stopping, theory) for name in module.__all__]
