@@ -90,13 +90,14 @@ def progress_bar(iterable=None, total=None, desc=None, enabled:bool|None=None, *
 
 def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|None=None, grad_hooks:Iterable[Callable]=(),
                 scheduler=None, loss_fn=F.cross_entropy, device='cpu', progress:bool|None=False, desc:str|None=None,
-                flush_denormal:bool=True) -> dict:
-    "Train `model` for one pass over `batches`; return mean train loss and accuracy, iterations and seconds."
+                flush_denormal:bool=True, max_iters:int|None=None) -> dict:
+    "Train `model` for one pass over `batches` (at most `max_iters` steps); return mean train loss and accuracy, iterations and seconds."
     device = get_device(device); model.train()
     if device.type == 'cpu' and flush_denormal: torch.set_flush_denormal(True)
     start, n_seen, iters = time.perf_counter(), 0, 0
     loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
     for x, y in progress_bar(batches, total=len(batches), desc=desc, enabled=progress):
+        if max_iters is not None and iters >= max_iters: break
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         out = model(x); loss = loss_fn(out, y)
         optimizer.zero_grad(set_to_none=True)
