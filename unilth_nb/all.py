@@ -14,5 +14,7 @@ from .training import *
 from .regularization import *
 from .early_stopping import *
 from .theory import *
-from . import core, masks, data, models, training, regularization, early_stopping, theory
-__all__ = [name for module in (core, masks, data, models, training, regularization, early_stopping, theory) for name in module.__all__]
+from .pipeline import *
+from .plots import *
+from . import core, masks, data, models, training, regularization, early_stopping, theory, pipeline, plots
+__all__ = [name for module in (core, masks, data, models, training, regularization, early_stopping, theory, pipeline, plots) for name in module.__all__]
