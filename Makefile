@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: run test install install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: run test install install-run install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +16,29 @@ $(VENV)/.installed: $(BIN)/python setup.py settings.ini constraints.txt
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python setup.py settings.ini constraints.txt
-	$(PIP) -e ".[dev]"
+$(VENV)/.installed-run: $(BIN)/python setup.py settings.ini constraints.txt
+	$(PIP) -e ".[experiments]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-dev: $(BIN)/python setup.py settings.ini constraints.txt
+	$(PIP) -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@ $(VENV)/.installed $(VENV)/.installed-run
+
 install: $(VENV)/.installed
+install-run: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 
-## main job: dense vs 90%-sparse cnn1d on MNIST-1D (replaced by the comparison notebook with the pipeline)
-run: install
-	$(BIN)/python -c "from unilth_nb.training import main; main()"
+## main job: compare.ipynb through papermill on MNIST-1D cnn1d (6 presets x 5 sparsities x 3 seeds) -> runs/compare/
+COMPARE := runs/compare
+run: install-run
+	@mkdir -p $(COMPARE)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(COMPARE)/compare.ipynb --cwd . -k python3 \
+	  --no-progress-bar --log-output -p out_dir $(COMPARE)
+	@echo; cat $(COMPARE)/table.md
+	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
+	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
 
 ## tests: notebooks and library in sync, README up to date, notebook tests, pytest
 test: install-dev check-sync check-readme nbtest pytest

@@ -40,7 +40,7 @@ setuptools.setup(
     include_package_data = True,
     install_requires = reqs('requirements'),
     extras_require = {'dev': reqs('dev_requirements'), 'vision': reqs('vision_requirements'),
-                      'digits': reqs('digits_requirements')},
+                      'digits': reqs('digits_requirements'), 'experiments': reqs('experiments_requirements')},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -12,7 +12,7 @@ from .training import DivergedError
 from .pipeline import TicketConfig, CONFIG_FIELDS, PRESETS, make_config, run, run_dir
 
 # %% auto #0
-__all__ = ['COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'main']
+__all__ = ['COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'main']
 
 # %% ../nbs/09_cli.ipynb #2fcf6ca5
 def field_help() -> dict:
@@ -51,7 +51,38 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
     r.add_argument('--quiet', action='store_true', help='no progress bar')
     r.add_argument('--json', action='store_true', help='print the whole result.json')
+    w = sub.add_parser('sweep', help='run a grid of presets x sparsities x seeds in worker processes (resumable)',
+                       description='Run every preset x sparsity x seed under --out (finished runs are skipped, interrupted ones resume). '
+                                   'Ctrl-C stops it; the same command then computes only what is missing.')
+    w.add_argument('--presets', type=_csv(str), default='dense,lth,dlth,unilth,unidlth,random_scratch', help="comma-separated presets (default: %(default)s)")
+    w.add_argument('--sparsities', type=_csv(float), default='0.5,0.8,0.9,0.95,0.98', help='comma-separated sparsities (default: %(default)s)')
+    w.add_argument('--seeds', type=_seeds, default='0,1,2', help="comma-separated seeds or a range '0-4' (default: %(default)s)")
+    w.add_argument('--workers', type=int, default=1, help='worker processes (default: 1)')
+    w.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
+    w.add_argument('--quiet', action='store_true', help='no progress bar')
+    _add_config_options(w, skip=('preset', 'sparsity', 'seed'))
+    rp = sub.add_parser('report', help='the table and the plots of the finished runs in a folder (no training)',
+                        description='Read every result.json under DIR and write results.csv, results.json, table.md, '
+                                    'accuracy_vs_sparsity.png and curves.png into --out (default: DIR); print the table.')
+    rp.add_argument('dir', help='folder holding run folders')
+    rp.add_argument('--out', default=None, help='where to write the report (default: DIR)')
+    rp.add_argument('--seed', type=int, default=None, help='seed of the training curves (default: the smallest)')
+    rp.add_argument('--curve_sparsity', type=float, default=None, help='sparsity of the training curves (default: the first found)')
     return p
+
+def _csv(t):
+    def parse(s):
+        try: return [t(x.strip()) for x in str(s).split(',') if x.strip()]
+        except ValueError: raise argparse.ArgumentTypeError(f"expected a comma-separated list of {t.__name__}, got {s!r}") from None
+    parse.__name__ = f'list of {t.__name__}'
+    return parse
+
+def _seeds(s):
+    s = str(s)
+    if '-' in s and ',' not in s:
+        a, _, b = s.partition('-')
+        if a.isdigit() and b.isdigit() and int(a) <= int(b): return list(range(int(a), int(b) + 1))
+    return _csv(int)(s)
 
 def _overrides(args, names) -> dict:
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
@@ -69,7 +100,24 @@ def cmd_run(args) -> int:
               f"{c['epochs']} epochs / {c['iterations']} iterations / {c['seconds']:.1f} s -> {run_dir(cfg, args.out)}")
     return 0
 
-COMMANDS = {'run': cmd_run}
+def cmd_sweep(args) -> int:
+    from unilth_nb.sweep import grid, sweep
+    as_list = lambda v, t: v if isinstance(v, list) else _csv(t)(v)
+    seeds = args.seeds if isinstance(args.seeds, list) else _seeds(args.seeds)
+    kw = _overrides(args, [f for f in CONFIG_FIELDS if f not in ('preset', 'sparsity', 'seed', 'dataset')])
+    cfgs = grid(as_list(args.presets, str), as_list(args.sparsities, float), seeds, args.dataset or 'mnist1d', **kw)
+    res = sweep(cfgs, args.out, workers=args.workers, progress=False if args.quiet else None)
+    print(f"sweep: done: {res['ran'] - len(res['failed'])} run, {res['skipped']} skipped, {len(res['failed'])} failed; "
+          f"'unilth report {args.out}' makes the table and plots")
+    return 1 if res['failed'] else 0
+
+def cmd_report(args) -> int:
+    from unilth_nb.sweep import report
+    rep = report(args.dir, args.out, seed=args.seed, curve_sparsity=args.curve_sparsity)
+    print(rep['table']); print('wrote: ' + ', '.join(rep['files']))
+    return 0
+
+COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report}
 
 def main(argv=None) -> int:
     "Entry point of the `unilth` console script and of `python -m unilth_nb`."

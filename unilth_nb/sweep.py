@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 from .core import ConfigError, save_json, atomic_write
-from .pipeline import TicketConfig, make_config, run, run_dir, load_result, prune_schedule
+from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule
 from .training import progress_bar
 
 # %% auto #0
@@ -23,7 +23,8 @@ def grid(presets, sparsities, seeds, dataset:str='mnist1d', **overrides) -> list
     for p in presets:
         for s in sparsities:
             for seed in seeds:
-                c = make_config(p, dataset, sparsity=s, seed=seed, **overrides)
+                kw = {k: v for k, v in overrides.items() if k not in PRESETS[p]}
+                c = make_config(p, dataset, sparsity=s, seed=seed, **kw)
                 if c.name not in seen: seen.add(c.name); out.append(c)
     return out
 
@@ -41,12 +42,13 @@ def _init_worker(threads:int):
 
 def _run_one(job):
     cfg, out = job
+    t = time.time()
     try:
         res = run(TicketConfig(**cfg), out, progress=False)
-        return cfg, None, res['test_acc']
+        return cfg, None, f"test {100*res['test_acc']:.1f}%, {res['cost']['total']['epochs']} epochs, {time.time() - t:.0f} s"
     except Exception as e: return cfg, f"{type(e).__name__}: {e}", None
 
-def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=None, log=print) -> dict:
+def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=None, log=print, verbose:bool=False) -> dict:
     "Run `configs` under `out` in `workers` processes (finished runs are skipped); return counts and failures."
     out = Path(out)
     if not (isinstance(workers, int) and workers >= 1): raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
@@ -57,18 +59,20 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
     failures = []
     jobs = [(asdict(c), str(out)) for c in todo]
     bar = progress_bar(total=len(configs), desc='sweep', enabled=progress, initial=len(done))
+    n = len(done)
+    def finished(cfg, err, msg):
+        nonlocal n
+        n += 1; bar.update(1); name = TicketConfig(**cfg).name
+        if err: failures.append((name, err))
+        if verbose: log(f"[{n}/{len(configs)}] {name}: {err or msg}")
     if workers == 1 or len(jobs) <= 1:
-        for j in jobs:
-            cfg, err, _ = _run_one(j); bar.update(1)
-            if err: failures.append((TicketConfig(**cfg).name, err))
+        for j in jobs: finished(*_run_one(j))
     else:
         import multiprocessing as mp
         threads = max(1, (os.cpu_count() or 1) // workers)
         pool = mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(threads,))
         try:
-            for cfg, err, _ in pool.imap_unordered(_run_one, jobs):
-                bar.update(1)
-                if err: failures.append((TicketConfig(**cfg).name, err))
+            for r in pool.imap_unordered(_run_one, jobs): finished(*r)
             pool.close()
         except BaseException:
             pool.terminate(); raise
