@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: run test install install-run install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run test install install-run install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ run: install-run
 	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
 	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
 
+# copy the main job's report into nbs/results/compare/ (shown in the README); then `make readme`
+publish-results:
+	@test -f $(COMPARE)/table.md || { echo "no $(COMPARE)/table.md: run 'make run' first"; exit 1; }
+	mkdir -p nbs/results/compare
+	cp $(COMPARE)/table.md $(COMPARE)/results.json $(COMPARE)/results.csv $(COMPARE)/accuracy_vs_sparsity.png $(COMPARE)/curves.png nbs/results/compare/
+
 ## tests: notebooks and library in sync, README up to date, notebook tests, pytest
 test: install-dev check-sync check-readme nbtest pytest
 
@@ -58,17 +64,21 @@ check-sync: install-dev
 	  diff <(echo "$$before") <(echo "$$after") | sed -n 's/^> [0-9a-f]*  /  /p'; exit 1; fi; \
 	echo "check-sync: notebooks and unilth_nb/ are in sync and clean"
 
-# README.md is rendered from nbs/index.ipynb (Quarto, hence nbdev_readme, is not available)
+# README.md is rendered from nbs/index.ipynb (Quarto, hence nbdev_readme, is not available);
+# cells tagged remove_input show their output only
+NBCONVERT := $(BIN)/jupyter nbconvert --to markdown --log-level WARN --TagRemovePreprocessor.enabled=True \
+	--TagRemovePreprocessor.remove_input_tags remove_input nbs/index.ipynb --stdout
 readme: install-dev
-	$(BIN)/jupyter nbconvert --to markdown --log-level WARN nbs/index.ipynb --stdout > README.md
+	$(NBCONVERT) > README.md
 
 check-readme: install-dev
-	@$(BIN)/jupyter nbconvert --to markdown --log-level WARN nbs/index.ipynb --stdout | diff -q - README.md >/dev/null \
+	@$(NBCONVERT) | diff -q - README.md >/dev/null \
 	  || { echo "README.md is out of date with nbs/index.ipynb: run 'make readme' and commit"; exit 1; }; \
 	echo "check-readme: README.md is up to date"
 
+# two notebooks at a time, one torch thread each (two processes of two OpenMP threads on two cores spin-wait)
 nbtest: install-dev
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: install-dev
 	$(BIN)/python -m pytest -q tests

@@ -8,7 +8,7 @@ import json, math, os, signal, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
-from .core import ConfigError, save_json, atomic_write
+from .core import ConfigError, check_choice, save_json, atomic_write
 from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule
 from .training import progress_bar
 
@@ -20,6 +20,7 @@ __all__ = ['grid', 'estimated_epochs', 'sweep', 'collect', 'summarize', 'table_m
 def grid(presets, sparsities, seeds, dataset:str='mnist1d', **overrides) -> list:
     "Configs for every preset x sparsity x seed (duplicates, such as the dense run at each sparsity, once)."
     out, seen = [], set()
+    for p in presets: check_choice('preset', p, PRESETS)
     for p in presets:
         for s in sparsities:
             for seed in seeds:
