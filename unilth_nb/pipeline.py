@@ -136,8 +136,6 @@ def validate_config(c:TicketConfig) -> TicketConfig:
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0): raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
     if c.rate: check_fraction('rate', c.rate)
     if not 0 < c.max_rate < 1: raise ConfigError(f"max_rate must lie in (0, 1), got {c.max_rate!r}")
-    if c.sparsity > 0 and c.cycles == 0 and not c.rate and c.preset != 'lth' and c.warmup != 'full':
-        raise ConfigError("cycles must be >= 1 for a sparse run (0 is LTH's automatic choice)")
     for name in ('lr', 'reg_lr', 'finetune_lr', 'ceiling'):
         if not getattr(c, name) > 0: raise ConfigError(f"{name} must be positive, got {getattr(c, name)!r}")
     if c.delta < 0: raise ConfigError(f"delta must be >= 0 (0: derived from ramp), got {c.delta!r}")
