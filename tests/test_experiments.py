@@ -80,7 +80,10 @@ SWEEP = ['sweep', '--presets', 'oneshot_magnitude,unilth', '--sparsities', '0.5,
 
 def test_a_sweep_interrupted_with_ctrl_c_computes_only_what_is_missing(tmp_path):
     args = [str(BIN/'unilth'), *SWEEP, '--workers', '2', '--out', str(tmp_path)]
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # as from a terminal: its own process group, and SIGINT at its default (a background job of a script, as CI may
+    # be, inherits SIGINT ignored, and python then installs no KeyboardInterrupt handler)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while time.time() < deadline and p.poll() is None and len(list(tmp_path.glob('*/result.json'))) < 2: time.sleep(0.05)
     assert p.poll() is None, 'the sweep ended before it could be interrupted'
