@@ -15,7 +15,7 @@ from .models import get_model
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'SCHEDULES', 'make_optimizer', 'lr_factor', 'make_scheduler', 'MaskEnforcer', 'DivergedError',
-           'progress_bar', 'train_epoch', 'evaluate', 'MetricsLog', 'fit', 'train_dense', 'dense_vs_sparse', 'main']
+           'progress_bar', 'train_epoch', 'evaluate', 'MetricsLog', 'fit', 'train_dense', 'dense_vs_sparse']
 
 # %% ../nbs/04_training.ipynb #fc58d4b5
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
@@ -206,12 +206,3 @@ def dense_vs_sparse(dataset:str='mnist1d', model_name:str='cnn1d', sparsity:floa
         out[name] = {'test_acc': evaluate(model, data.test, device=device)['acc'], 'seconds': time.perf_counter() - t0,
                      'sparsity': sparsity_report(model, mask) if mask is not None else None}
     return out
-
-def main():
-    "The interim main job: dense vs 90%-sparse cnn1d on MNIST-1D; prints both test accuracies."
-    r = dense_vs_sparse()
-    sp = r['sparse']['sparsity']
-    print(f"MNIST-1D cnn1d, seed 0, 100 epochs each (Adam 1e-2, cosine):")
-    print(f"  dense              test accuracy {100*r['dense']['test_acc']:.1f}%  ({r['dense']['seconds']:.0f} s)")
-    print(f"  sparse (one-shot magnitude, reset to init) at sparsity {sp['prunable']:.3f} of prunable weights "
-          f"({sp['all_weights']:.3f} of all): test accuracy {100*r['sparse']['test_acc']:.1f}%  ({r['sparse']['seconds']:.0f} s)")
