@@ -69,6 +69,8 @@ def test_sigkill_in_a_regularization_phase_then_resume_gives_the_same_result(tmp
     ra = json.loads(next(a.glob('*/result.json')).read_text()); rb = json.loads((folder/'result.json').read_text())
     for k in ('test_acc', 'val_acc', 'test_loss', 'sparsity', 'prune_events', 'stage1', 'cycles'): assert ra[k] == rb[k], k
     assert {k: v['epochs'] for k, v in ra['cost'].items()} == {k: v['epochs'] for k, v in rb['cost'].items()}
+    rows = [[{k: v for k, v in r.items() if k != 'wall_time'} for r in csv.DictReader(open(next(d.glob('*/metrics.csv'))))] for d in (a, b)]
+    assert rows[0] == rows[1] and len(rows[0]) == ra['cost']['total']['epochs']   # no row lost or doubled by the kill
     ma, mb = (torch.load(next(d.glob('*/masks/cycle_2.pt')), weights_only=True)['masks'] for d in (a, b))
     assert all(torch.equal(ma[n], mb[n]) for n in ma)
 

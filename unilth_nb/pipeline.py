@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #f548b023
 from __future__ import annotations
-import copy, hashlib, json, math, time
+import copy, csv, hashlib, json, math, time
 from dataclasses import dataclass, fields, asdict, replace
 from pathlib import Path
 import torch
@@ -411,20 +411,36 @@ class TicketPipeline:
 
     # ---- checkpoints -----------------------------------------------------------------------------
     def checkpoint(self):
-        "Save the whole pipeline state atomically to `checkpoint.pt` (and `metrics.csv`), if the run has a folder."
+        "Append the new metrics rows to `metrics.csv`, then save the rest of the state atomically to `checkpoint.pt`."
         if self.dir is None: return
-        ck = {'format': 'unilth_nb.checkpoint', 'version': 1, 'config': self.cfg.canonical(), 'state': self.state,
+        self._append_rows()
+        st = {k: v for k, v in self.state.items() if k != 'rows'}
+        st['n_rows'] = len(self.state['rows'])
+        ck = {'format': 'unilth_nb.checkpoint', 'version': 1, 'config': self.cfg.canonical(), 'state': st,
               'model': self.model.state_dict(), 'optimizer': self.opt.state_dict() if self.opt else None,
               'scheduler': self.sched.state_dict() if self.sched else None, 'rng': get_rng_state(), 'data_epoch': self.data.train.epoch,
               'es': self.es.state_dict() if self.es else None, 'buffer': self.buffer.state_dict() if self.buffer else None}
         save_torch(ck, self.dir/'checkpoint.pt')
-        MetricsLog(self.state['rows']).to_csv(self.dir/'metrics.csv')
+
+    def _append_rows(self):
+        "Append the rows not yet in `metrics.csv` (one line per epoch, so a checkpoint costs the same at epoch 1000 as at 1)."
+        rows, done = self.state['rows'], getattr(self, '_rows_written', 0)
+        if done == len(rows): return
+        path = self.dir/'metrics.csv'
+        if done == 0: MetricsLog(rows).to_csv(path)
+        else:
+            with open(path, 'a', newline='') as f: csv.DictWriter(f, fieldnames=list(rows[0])).writerows(rows[done:])
+        self._rows_written = len(rows)
 
     def resume(self, path:str|Path):
         "Load a checkpoint written by `checkpoint` (same config) into this pipeline."
         ck = torch.load(path, map_location='cpu', weights_only=False)
         if ck.get('config') != self.cfg.canonical(): raise ConfigError(f"checkpoint {str(path)!r} belongs to another config")
         self.state = ck['state']
+        n = self.state.pop('n_rows')                       # rows appended after the last checkpoint are dropped
+        self.state['rows'] = MetricsLog.from_csv(self.dir/'metrics.csv').rows[:n] if n else []
+        if n: MetricsLog(self.state['rows']).to_csv(self.dir/'metrics.csv')
+        self._rows_written = n
         for key in ('mask', 'S', 'ticket'):
             if self.state[key] is not None: self.state[key] = Mask(self.state[key]).to(self.device)
         self.model.load_state_dict(ck['model'])
