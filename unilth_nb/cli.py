@@ -102,10 +102,8 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     from unilth_nb.sweep import grid, sweep
-    as_list = lambda v, t: v if isinstance(v, list) else _csv(t)(v)
-    seeds = args.seeds if isinstance(args.seeds, list) else _seeds(args.seeds)
     kw = _overrides(args, [f for f in CONFIG_FIELDS if f not in ('preset', 'sparsity', 'seed', 'dataset')])
-    cfgs = grid(as_list(args.presets, str), as_list(args.sparsities, float), seeds, args.dataset or 'mnist1d', **kw)
+    cfgs = grid(args.presets, args.sparsities, args.seeds, args.dataset or 'mnist1d', **kw)   # argparse typed the defaults too
     res = sweep(cfgs, args.out, workers=args.workers, progress=False if args.quiet else None)
     print(f"sweep: done: {res['ran'] - len(res['failed'])} run, {res['skipped']} skipped, {len(res['failed'])} failed; "
           f"'unilth report {args.out}' makes the table and plots")

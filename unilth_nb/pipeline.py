@@ -296,11 +296,10 @@ class TicketPipeline:
             RewindBuffer.restore(snap, self.model, self.opt, self.sched, self.data.train)
             st['stage1'] = {'stopped': self.es.should_stop, 'stop_epoch': self.es.epoch, 'best_epoch': self.es.best_epoch,
                             'rewound_to': snap['epoch'], 'best_val_loss': self.es.best}
-            st['rewind_iter'] = snap['epoch'] * self.spe
-            if c.rewind_to == 'early_stop': st['rewind_weights'] = clone_state(self.model.state_dict())
+            if c.rewind_to == 'early_stop': st['rewind_weights'], st['rewind_iter'] = clone_state(self.model.state_dict()), snap['epoch'] * self.spe
             if self.dir is not None: save_torch(clone_state(self.model.state_dict()), self.dir/'stage1_rewind.pt')
             self.es = self.buffer = None
-        st['rewind_iter'] = st['rewind_iter'] if c.rewind_to == 'early_stop' else (self.rewind_k or 0)
+        if c.rewind_to != 'early_stop': st['rewind_iter'] = self.rewind_k or 0
         self._after_cycle()
 
     def _stage_select(self):
@@ -369,7 +368,6 @@ class TicketPipeline:
         self._build_opt({'lr': lr, 'wd': self.cfg.weight_decay, 'total': 0, 'offset': 0})
         state['param_groups'][0].update(lr=lr, initial_lr=lr, weight_decay=self.cfg.weight_decay)
         self.opt.load_state_dict(state)
-        for g in self.opt.param_groups: g['lr'] = lr
 
     def _stage_prune(self):
         c, st = self.cfg, self.state
@@ -447,7 +445,6 @@ class TicketPipeline:
         if ck['optimizer'] is not None:
             self._build_opt(self.state['opt_spec']); self.opt.load_state_dict(ck['optimizer'])
             if ck['scheduler'] is not None: self.sched.load_state_dict(ck['scheduler'])
-            for g in self.opt.param_groups: g['lr'] = ck['optimizer']['param_groups'][0]['lr']
             self._set_enforcer()
         if ck['es'] is not None:
             self.es = EarlyStopping(self.cfg.patience, self.cfg.min_delta); self.es.load_state_dict(ck['es'])
@@ -469,7 +466,7 @@ class TicketPipeline:
             while self.state['stage'] != 'done':
                 stage = self.state['stage']
                 getattr(self, f'_stage_{stage}')()
-                if self.state['stage'] != stage or self.state['stage'] == 'done': self.checkpoint()
+                if self.state['stage'] != stage: self.checkpoint()
                 if self._stop(): return None
         self._bar = None
         return self.result()

@@ -78,7 +78,7 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
         except BaseException:
             pool.terminate(); raise
         finally:
-            pool.join(); bar.close()
+            pool.join()
     bar.close()
     for name, err in failures: log(f"sweep: {name} failed: {err}")
     return {'total': len(configs), 'skipped': len(done), 'ran': len(todo), 'failed': failures}
