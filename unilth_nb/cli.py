@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse, inspect, json, re, sys
 from dataclasses import fields
 from pathlib import Path
-from .core import ConfigError
+from .core import ConfigError, import_modules, import_spec
 from .training import DivergedError
 from .pipeline import TicketConfig, CONFIG_FIELDS, PRESETS, make_config, run, run_dir
 
 # %% auto #0
-__all__ = ['COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'main']
+__all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'main']
 
 # %% ../nbs/09_cli.ipynb #2fcf6ca5
 def field_help() -> dict:
@@ -31,11 +31,18 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"unilth: error: {message}\n")
 
+NOT_OPTIONS = ('imports', 'model_digest', 'data_digest')   # --import sets the first; run(model=, data=) the others
+
+def _add_import_option(p:argparse.ArgumentParser):
+    p.add_argument('--import', dest='imports', action='append', default=[], metavar='MODULE_OR_FILE',
+                   help='a module name or a .py file to import first (repeatable), e.g. one that calls register_model / '
+                        'register_dataset; recorded in config.json, imported again by sweep workers')
+
 def _add_config_options(p:argparse.ArgumentParser, skip=()):
     helps, defaults = field_help(), {f.name: f.default for f in fields(TicketConfig)}
     types = {'int': int, 'float': float, 'bool': _to_bool, 'str': str}
     for f in fields(TicketConfig):
-        if f.name in skip: continue
+        if f.name in skip or f.name in NOT_OPTIONS: continue
         t = types[f.type if isinstance(f.type, str) else f.type.__name__]
         p.add_argument(f'--{f.name}', type=t, default=None, metavar=f.name.upper() if t is not _to_bool else 'BOOL',
                        help=f"{helps.get(f.name, '')} (default: {defaults[f.name]!r}, or the preset's / dataset's)")
@@ -47,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('run', help='run one config (skipped if finished, resumed if interrupted)',
                        description='Run one config in runs/<preset>_<hash>/ (skipped if finished, resumed if interrupted). '
                                    'Defaults come from the preset and the dataset; every option overrides one field.')
-    _add_config_options(r)
+    _add_config_options(r); _add_import_option(r)
     r.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
     r.add_argument('--quiet', action='store_true', help='no progress bar')
     r.add_argument('--json', action='store_true', help='print the whole result.json')
@@ -60,13 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument('--workers', type=int, default=1, help='worker processes (default: 1)')
     w.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
     w.add_argument('--quiet', action='store_true', help='no progress bar')
-    _add_config_options(w, skip=('preset', 'sparsity', 'seed'))
+    _add_config_options(w, skip=('preset', 'sparsity', 'seed')); _add_import_option(w)
     rp = sub.add_parser('report', help='the table and the plots of the finished runs in a folder (no training)',
                         description='Read every result.json under DIR and write results.csv, results.json, table.md, '
                                     'accuracy_vs_sparsity.png and curves.png into --out (default: DIR); print the table.')
     rp.add_argument('dir', help='folder holding run folders')
     rp.add_argument('--out', default=None, help='where to write the report (default: DIR)')
     rp.add_argument('--seed', type=int, default=None, help='seed of the training curves (default: the smallest)')
+    _add_import_option(rp)
     rp.add_argument('--curve_sparsity', type=float, default=None, help='sparsity of the training curves (default: the first found)')
     return p
 
@@ -85,7 +93,9 @@ def _seeds(s):
     return _csv(int)(s)
 
 def _overrides(args, names) -> dict:
-    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
+    if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
+    return kw
 
 def cmd_run(args) -> int:
     kw = _overrides(args, CONFIG_FIELDS)
@@ -120,7 +130,9 @@ COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report}
 def main(argv=None) -> int:
     "Entry point of the `unilth` console script and of `python -m unilth_nb`."
     args = build_parser().parse_args(argv)
-    try: return COMMANDS[args.command](args)
+    try:
+        import_modules(args.imports)          # user registrations exist before any config is checked
+        return COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError) as e:
         print(f"unilth: error: {e}", file=sys.stderr); return 2
     except DivergedError as e:

@@ -12,7 +12,8 @@ import torch
 
 # %% auto #0
 __all__ = ['ConfigError', 'check_choice', 'check_fraction', 'parse_steps', 'seed_everything', 'make_generator', 'get_rng_state',
-           'set_rng_state', 'get_device', 'atomic_write', 'save_json', 'save_torch']
+           'set_rng_state', 'get_device', 'atomic_write', 'save_json', 'save_torch', 'RunFiles', 'canonical_json',
+           'check_kwargs', 'defined_at', 'same_definition', 'import_modules', 'import_spec', 'update_digest']
 
 # %% ../nbs/00_core.ipynb #c49bf4e6
 class ConfigError(ValueError):
@@ -109,3 +110,100 @@ def save_json(obj, path:str|Path):
 def save_torch(obj, path:str|Path):
     "`torch.save` `obj` to `path` atomically."
     return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+# %% ../nbs/00_core.ipynb #776d0a4c
+class RunFiles:
+    "The paths of one run folder's files: config, result, checkpoint, metrics, masks."
+    CONFIG, RESULT, CHECKPOINT, METRICS, MASKS, STAGE1 = 'config.json', 'result.json', 'checkpoint.pt', 'metrics.csv', 'masks', 'stage1_rewind.pt'
+    def __init__(self, folder:str|Path): self.folder = Path(folder)
+    @property
+    def config(self) -> Path: return self.folder/self.CONFIG
+    @property
+    def result(self) -> Path: return self.folder/self.RESULT
+    @property
+    def checkpoint(self) -> Path: return self.folder/self.CHECKPOINT
+    @property
+    def metrics(self) -> Path: return self.folder/self.METRICS
+    @property
+    def stage1_rewind(self) -> Path: return self.folder/self.STAGE1
+    def mask(self, cycle:int) -> Path:
+        "The mask after prune step `cycle`."
+        return self.folder/self.MASKS/f'cycle_{cycle}.pt'
+    @property
+    def ticket(self) -> Path: return self.folder/self.MASKS/'ticket.pt'
+    def finished(self) -> bool: return self.result.is_file()
+    def __repr__(self): return f"RunFiles({str(self.folder)!r})"
+
+# %% ../nbs/00_core.ipynb #9010352e
+def canonical_json(value, name:str='value') -> str:
+    "`value` (a dict or a JSON string of an object) as canonical JSON: sorted keys, no spaces."
+    if value is None or value == '': value = {}
+    if isinstance(value, str):
+        try: value = json.loads(value)
+        except json.JSONDecodeError as e: raise ConfigError(f"{name} is not valid JSON ({e.msg} at column {e.colno}): {value!r}") from None
+    if not isinstance(value, dict): raise ConfigError(f"{name} must be a JSON object like '{{\"width\": 32}}', got {value!r}")
+    try: return json.dumps(value, sort_keys=True, separators=(',', ':'))
+    except TypeError as e: raise ConfigError(f"{name} must hold only JSON values (numbers, strings, lists, objects): {e}") from None
+
+def check_kwargs(owner:str, fn, kwargs:dict, skip:int=0) -> dict:
+    "Raise `ConfigError` naming `owner` if `fn` does not accept the keyword arguments `kwargs`; return them."
+    import inspect
+    try: params = list(inspect.signature(fn).parameters.values())[skip:]
+    except (TypeError, ValueError): return kwargs           # builtins without a signature: the call decides
+    if any(p.kind is p.VAR_KEYWORD for p in params): return kwargs
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for k in kwargs:
+        if k not in names:
+            raise ConfigError(f"{owner} takes no argument {k!r}; it takes: {', '.join(names) or 'none'}")
+    return kwargs
+
+def defined_at(f) -> str:
+    "Where function (or class) `f` was defined: `module.qualname`."
+    return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', type(f).__name__)}"
+
+def same_definition(a, b) -> bool:
+    "The same object, or the same function defined again (a re-run notebook cell, a re-imported module)."
+    return a is b or (getattr(a, '__qualname__', None) is not None and defined_at(a) == defined_at(b))
+
+# %% ../nbs/00_core.ipynb #0930ca11
+def _module_name_for(path:Path) -> str:
+    import hashlib
+    return f"unilth_user_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+
+def import_modules(specs) -> list:
+    "Import each module name or `.py` file path in `specs` (once per process); return the modules."
+    import importlib, importlib.util, sys
+    if isinstance(specs, str): specs = [specs]
+    if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())
+    mods = []
+    for spec in specs or ():
+        spec = str(spec)
+        try:
+            if spec.endswith('.py') or os.sep in spec:
+                path = Path(spec).expanduser().resolve()
+                if not path.is_file(): raise ConfigError(f"cannot import {spec!r}: no such file")
+                name = _module_name_for(path)
+                if name not in sys.modules:
+                    s = importlib.util.spec_from_file_location(name, path)
+                    mod = importlib.util.module_from_spec(s); sys.modules[name] = mod
+                    try: s.loader.exec_module(mod)
+                    except BaseException: del sys.modules[name]; raise
+                mods.append(sys.modules[name])
+            else: mods.append(importlib.import_module(spec))
+        except ConfigError: raise
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ''
+            raise ConfigError(f"cannot import {spec!r}: {type(e).__name__}: {first}") from None
+    return mods
+
+def import_spec(spec:str) -> str:
+    "How `spec` is recorded in a config: a file as its absolute path (workers may start elsewhere), a module name as is."
+    spec = str(spec)
+    return str(Path(spec).expanduser().resolve()) if spec.endswith('.py') or os.sep in spec else spec
+
+# %% ../nbs/00_core.ipynb #eb5f2944
+def update_digest(h, t) -> None:
+    "Feed tensor or array `t` (dtype, shape and bytes) to the hashlib object `h`."
+    t = torch.as_tensor(t).detach()
+    h.update(f'{t.dtype}{tuple(t.shape)}'.encode())
+    if t.numel(): h.update(t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())

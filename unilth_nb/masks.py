@@ -4,6 +4,7 @@
 
 # %% ../nbs/01_masks.ipynb #a5d1ac48
 from __future__ import annotations
+from fnmatch import fnmatchcase
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import ConfigError, check_choice, check_fraction, save_torch
@@ -19,12 +20,57 @@ def weight_names(model:nn.Module) -> list[str]:
     "Names of the weights of every convolution and linear layer of `model`, in registration order."
     return [f'{n}.weight' if n else 'weight' for n, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES)]
 
-def prunable(model:nn.Module, include_first:bool=False, include_last:bool=False) -> list[str]:
-    "Names of the prunable weights: conv and linear weights, without the first and last layer unless included."
+def _patterns(p) -> list[str]:
+    "Patterns given as a comma-separated string or a list."
+    if p is None: return []
+    return [s.strip() for s in (p.split(',') if isinstance(p, str) else p) if str(s).strip()]
+
+def _matches(param:str, pattern:str) -> bool:
+    "A parameter matches a pattern by its own name ('fc.weight') or by its module's or any enclosing module's ('fc', 'blocks.1')."
+    parts = param.split('.')[:-1]
+    return fnmatchcase(param, pattern) or any(fnmatchcase('.'.join(parts[:i]), pattern) for i in range(1, len(parts) + 1))
+
+def _check_tensor(model:nn.Module, name:str, params:dict, aliases:dict):
+    "`ConfigError` if the prunable weight `name` is not a plain parameter of its own (parametrized, shared, pruned by torch)."
+    mod_name, _, attr = name.rpartition('.')
+    mod = model.get_submodule(mod_name) if mod_name else model
+    if name in params: return
+    if name in aliases:
+        raise ConfigError(f"weight {name!r} is the same tensor as {aliases[name]!r} (weight sharing): it can be pruned under one "
+                          f"name only; leave this one out with prune_exclude={mod_name!r}")
+    import torch.nn.utils.parametrize as P
+    how = ('a parametrization (e.g. weight_norm, spectral_norm, orthogonal)' if P.is_parametrized(mod, attr)
+           else 'torch.nn.utils.prune (remove it first with prune.remove)' if hasattr(mod, attr + '_orig')
+           else "a hook that computes it from other parameters (e.g. the old weight_norm)")
+    raise ConfigError(f"weight {name!r} of {type(model).__name__} is not a plain parameter: it is computed by {how}; "
+                      f"this is not supported: leave it out with prune_exclude={mod_name!r}")
+
+def prunable(model:nn.Module, include_first:bool=False, include_last:bool=False, include=(), exclude=()) -> list[str]:
+    "Names of the prunable weights: conv and linear weights (first and last layer only if asked), plus `include`, minus `exclude`."
     names = weight_names(model)
-    if not names: raise ConfigError(f"{type(model).__name__} has no convolution or linear layer to prune")
-    first, last = names[0], names[-1]
-    return [n for n in names if (include_first or n != first) and (include_last or n != last)]
+    chosen = {n for n in names if (include_first or n != names[0]) and (include_last or n != names[-1])}
+    params = dict(model.named_parameters())
+    every = [n for n, _ in model.named_parameters(remove_duplicate=False)]
+    aliases = {}
+    for n, p in model.named_parameters(remove_duplicate=False):
+        first = next(k for k, q in params.items() if q is p)
+        if first != n: aliases[n] = first
+    candidates = list(dict.fromkeys(every + names))
+    for pat in _patterns(include):
+        hits = [n for n in every if fnmatchcase(n, pat) or (fnmatchcase(n.rpartition('.')[0], pat) and n.rpartition('.')[2] == 'weight')]
+        if not hits: raise ConfigError(f"prune_include pattern {pat!r} matches no module or parameter of {type(model).__name__}; "
+                                       f"modules with weights: {', '.join(n.rpartition('.')[0] for n in names) or 'none'}")
+        chosen.update(hits)
+    for pat in _patterns(exclude):
+        hits = [n for n in candidates if _matches(n, pat)]
+        if not hits: raise ConfigError(f"prune_exclude pattern {pat!r} matches no module or parameter of {type(model).__name__}; "
+                                       f"modules with weights: {', '.join(n.rpartition('.')[0] for n in names) or 'none'}")
+        chosen.difference_update(hits)
+    out = [n for n in candidates if n in chosen]
+    if not out: raise ConfigError(f"{type(model).__name__} has no weight to prune (convolution and linear layers, "
+                                  f"the first and last left dense unless include_first / include_last, then prune_include / prune_exclude)")
+    for n in out: _check_tensor(model, n, params, aliases)
+    return out
 
 # %% ../nbs/01_masks.ipynb #342aaf79
 def _shape(t): return tuple(t.shape)
@@ -44,10 +90,10 @@ class Mask(dict):
         super().__setitem__(name, v.clone())
 
     @classmethod
-    def ones(cls, model:nn.Module, include_first:bool=False, include_last:bool=False) -> Mask:
-        "A dense mask (nothing removed) over the prunable weights of `model`."
+    def ones(cls, model:nn.Module, include_first:bool=False, include_last:bool=False, include=(), exclude=()) -> Mask:
+        "A dense mask (nothing removed) over the prunable weights of `model` (see `prunable`)."
         params = dict(model.named_parameters())
-        return cls({n: torch.ones_like(params[n], dtype=torch.bool) for n in prunable(model, include_first, include_last)})
+        return cls({n: torch.ones_like(params[n], dtype=torch.bool) for n in prunable(model, include_first, include_last, include, exclude)})
 
     def validate(self, model:nn.Module) -> Mask:
         "Check that every key is a parameter of `model` with the same shape; return `self`."
@@ -130,7 +176,7 @@ def prune_magnitude(model:nn.Module, fraction:float, mask:Mask|None=None, scope:
     new = Mask(mask)
     with torch.no_grad():
         alive = {n: m.reshape(-1).nonzero().squeeze(1) for n, m in mask.items()}
-        scores = {n: params[n].detach().reshape(-1)[alive[n].to(params[n].device)].abs().cpu() for n in mask}
+        scores = {n: params[n].detach().reshape(-1)[alive[n].to(params[n].device)].abs().float().cpu() for n in mask}
         if scope == 'layer':
             for n in mask:
                 k = round(fraction * len(alive[n]))
@@ -192,7 +238,7 @@ def prune_random(model:nn.Module, fraction:float, mask:Mask|None=None, scope:str
 def sparsity_report(model:nn.Module, mask:Mask) -> dict:
     "Sparsity of the masked (prunable) weights, of all conv/linear weights, and per layer."
     params = dict(model.named_parameters())
-    all_w = weight_names(model)
+    all_w = list(dict.fromkeys([n for n in weight_names(model) if n in params] + list(mask)))   # + weights that prune_include added
     removed = mask.num_total() - mask.num_kept()
     total_all = sum(params[n].numel() for n in all_w)
     layers = {n: (mask.sparsity(per_layer=True)[n] if n in mask else 0.0) for n in all_w}

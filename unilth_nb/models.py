@@ -5,11 +5,13 @@
 # %% ../nbs/03_models.ipynb #ea7d7dc5
 from __future__ import annotations
 import math
+from functools import partial
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import ConfigError, check_choice
+from .core import ConfigError, check_choice, check_kwargs, update_digest, same_definition, defined_at
 
 # %% auto #0
-__all__ = ['MODELS', 'MLP', 'CNN1d', 'lenet300', 'BasicBlock', 'CifarResNet', 'CifarVGG', 'get_model']
+__all__ = ['MODELS', 'MLP', 'CNN1d', 'lenet300', 'BasicBlock', 'CifarResNet', 'CifarVGG', 'register_model', 'get_model',
+           'check_model_input', 'model_digest']
 
 # %% ../nbs/03_models.ipynb #e8c2fe0e
 def _flat_size(input_shape) -> int: return math.prod(input_shape)
@@ -100,24 +102,77 @@ class CifarVGG(nn.Module):
 
 # %% ../nbs/03_models.ipynb #ab028f8e
 def _torchvision_resnet(depth):
-    def _make(input_shape, num_classes, **kw):
+    def resnet(input_shape, num_classes, **kw):
         try: import torchvision
         except Exception as e:
             raise ConfigError(f"model 'resnet{depth}' needs torchvision (pip install 'unilth_nb[vision]'): {type(e).__name__}: {e}") from None
         return getattr(torchvision.models, f'resnet{depth}')(num_classes=num_classes, **kw)
-    return _make
+    return resnet
 
-MODELS = {
-    'mlp': lambda input_shape, num_classes, **kw: MLP(input_shape, num_classes, **kw),
-    'cnn1d': lambda input_shape, num_classes, **kw: CNN1d(input_shape, num_classes, **kw),
-    'lenet300': lambda input_shape, num_classes, **kw: lenet300(input_shape, num_classes, **kw),
-    **{f'resnet{d}': (lambda d: lambda input_shape, num_classes, **kw: CifarResNet(d, input_shape, num_classes, **kw))(d) for d in (20, 32, 56)},
-    **{f'vgg{d}': (lambda d: lambda input_shape, num_classes, **kw: CifarVGG(d, input_shape, num_classes, **kw))(d) for d in (11, 16, 19)},
-    'resnet18': _torchvision_resnet(18), 'resnet50': _torchvision_resnet(50),
-}
+MODELS = {}
 
-def get_model(name:str, input_shape, num_classes:int, **kwargs) -> nn.Module:
-    "Build model `name` for inputs of `input_shape` and `num_classes` outputs; `kwargs` go to its constructor (e.g. `width`)."
+def register_model(name:str, factory=None, replace:bool=False):
+    "Register `factory(input_shape, num_classes, **model_args) -> nn.Module` as model `name` (usable as a decorator)."
+    if factory is None: return lambda f: register_model(name, f, replace)
+    if not (isinstance(name, str) and name.strip()): raise ConfigError(f"a model name must be a non-empty string, got {name!r}")
+    if not callable(factory): raise ConfigError(f"the factory of model {name!r} must be callable, got {factory!r}")
+    old = MODELS.get(name)
+    if old is not None and not replace and not same_definition(old, factory):
+        raise ConfigError(f"model {name!r} is already registered (by {defined_at(old)}); pass replace=True to override it")
+    MODELS[name] = factory
+    return factory
+
+register_model('mlp', MLP)
+register_model('cnn1d', CNN1d)
+register_model('lenet300', lenet300)
+for _d in (20, 32, 56): register_model(f'resnet{_d}', partial(CifarResNet, _d))
+for _d in (11, 16, 19): register_model(f'vgg{_d}', partial(CifarVGG, _d))
+for _d in (18, 50): register_model(f'resnet{_d}', _torchvision_resnet(_d))
+
+def get_model(name:str, input_shape, num_classes:int, **model_args) -> nn.Module:
+    "Build registered model `name` for inputs of `input_shape` and `num_classes` outputs; `model_args` go to its factory."
     check_choice('model', name, MODELS)
-    try: return MODELS[name](tuple(input_shape), int(num_classes), **kwargs)
-    except TypeError as e: raise ConfigError(f"bad argument for model {name!r}: {e}") from None
+    factory = MODELS[name]
+    check_kwargs(f"model {name!r}", factory, model_args, skip=2)
+    try: model = factory(tuple(input_shape), int(num_classes), **model_args)
+    except ConfigError: raise
+    except Exception as e:
+        raise ConfigError(f"model {name!r} could not be built for inputs of shape {tuple(input_shape)} and {num_classes} classes "
+                          f"with model_args {model_args}: {type(e).__name__}: {_first_line(e)}") from None
+    if not isinstance(model, nn.Module): raise ConfigError(f"the factory of model {name!r} returned {type(model).__name__}, not an nn.Module")
+    return model
+
+def _first_line(e) -> str: return (str(e).strip().splitlines() or [''])[0]
+
+# %% ../nbs/03_models.ipynb #b1fd3562
+def _expects(model:nn.Module) -> str:
+    "What the first layer with weights of `model` takes, in words."
+    for m in model.modules():
+        if isinstance(m, nn.Linear): return f"its first layer is Linear({m.in_features} -> {m.out_features}), so it takes {m.in_features} features"
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            d = int(type(m).__name__[-2])
+            return f"its first layer is {type(m).__name__} with {m.in_channels} input channels, so it takes inputs of shape ({m.in_channels}, {', '.join(['L'] if d == 1 else ['H', 'W'] if d == 2 else ['D', 'H', 'W'])})"
+    return f"its first layers are {', '.join(type(m).__name__ for m in list(model.children())[:2]) or type(model).__name__}"
+
+@torch.no_grad()
+def check_model_input(model:nn.Module, x:torch.Tensor, num_classes:int, name:str='model') -> torch.Tensor:
+    "One forward pass of `model` on the batch `x` (eval mode, no grad); `ConfigError` if it fails or gives no (N, num_classes) output."
+    was_training = model.training; model.eval()
+    shape = tuple(x.shape[1:])
+    try: out = model(x)
+    except Exception as e:
+        raise ConfigError(f"model {name!r} cannot take inputs of shape {shape} (batch of {len(x)}): {_expects(model)}; "
+                          f"{type(e).__name__}: {_first_line(e)}") from None
+    finally: model.train(was_training)
+    if not (torch.is_tensor(out) and tuple(out.shape) == (len(x), num_classes)):
+        got = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+        raise ConfigError(f"model {name!r} must return logits of shape (batch, {num_classes}) for {num_classes} classes, got {got} for inputs of shape {shape}")
+    return out
+
+# %% ../nbs/03_models.ipynb #4c1c3071
+def model_digest(model:nn.Module) -> str:
+    "A 12-digit hash of `model`'s architecture and its current weights and buffers."
+    import hashlib
+    h = hashlib.sha256(f'{type(model).__module__}.{type(model).__qualname__}\n{model!r}'.encode())
+    for k, v in model.state_dict().items(): h.update(k.encode()); update_digest(h, v)
+    return h.hexdigest()[:12]

@@ -7,21 +7,21 @@ from __future__ import annotations
 import copy, csv, hashlib, json, math, time
 from dataclasses import dataclass, fields, asdict, replace
 from pathlib import Path
-import torch
+import torch, torch.nn as nn
 from .core import (ConfigError, check_choice, check_fraction, parse_steps, seed_everything, make_generator,
-                            get_device, get_rng_state, set_rng_state, save_json, save_torch)
+                            get_device, get_rng_state, set_rng_state, save_json, save_torch, canonical_json, RunFiles)
 from .masks import (Mask, prune_magnitude, prune_random, sparsity_report, SCOPES, ALLOCATIONS)
-from .data import get_data, DATASETS
-from .models import get_model, MODELS
+from .data import get_data, build_data, data_digest, dataset_defaults, Data, DATASETS, GENERIC_BATCH_SIZE
+from .models import get_model, check_model_input, model_digest, MODELS
 from .training import (MaskEnforcer, make_optimizer, make_scheduler, train_epoch, evaluate, progress_bar,
                                 MetricsLog, OPTIMIZERS, SCHEDULES)
 from .regularization import Growth, GrowingL2, SHAPES
 from .early_stopping import EarlyStopping, RewindBuffer, clone_state
 
 # %% auto #0
-__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET_DEFAULTS', 'CONFIG_FIELDS', 'STAGES',
-           'TicketConfig', 'validate_config', 'make_config', 'prune_schedule', 'TicketPipeline', 'run_dir', 'run',
-           'load_result']
+__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET_DEFAULTS', 'GENERIC_DEFAULTS',
+           'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'STAGES', 'identity', 'TicketConfig', 'validate_config',
+           'budget', 'make_config', 'prune_schedule', 'TicketPipeline', 'run_dir', 'bind_objects', 'run', 'load_result']
 
 # %% ../nbs/08_pipeline.ipynb #87895b6e
 PRESETS = {
@@ -58,14 +58,26 @@ DATASET_DEFAULTS = {
 }
 DATASET_DEFAULTS['fashion_mnist'] = DATASET_DEFAULTS['mnist']
 DATASET_DEFAULTS['cifar100'] = DATASET_DEFAULTS['cifar10']
+# A dataset of yours without registered defaults gets this budget (the digits one: a small-data recipe).
+GENERIC_DEFAULTS = dict(DATASET_DEFAULTS['digits'], batch_size=GENERIC_BATCH_SIZE)
+
+IDENTITY_EXCLUDED = ('device', 'imports')   # how a run is run, not what it computes: never part of the hash
+
+def identity(values:dict, cls=None) -> dict:
+    "The fields of a config (as a dict) that name its run: those that differ from their defaults, less `IDENTITY_EXCLUDED`."
+    defaults = {f.name: f.default for f in fields(cls or TicketConfig)}
+    return {k: v for k, v in values.items() if k not in IDENTITY_EXCLUDED and (k not in defaults or v != defaults[k])}
 
 @dataclass(frozen=True)
 class TicketConfig:
     "Everything that defines a run. `make_config` fills in the preset's switches and the dataset's budgets."
     preset: str = 'unilth'          # lth, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch
-    dataset: str = 'mnist1d'        # mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100
-    model: str = 'cnn1d'            # mlp, cnn1d, lenet300, resnet20/32/56, vgg11/16/19, resnet18/50
-    width: int = 0                  # model width (cnn1d channels); 0: the model's default
+    dataset: str = 'mnist1d'        # a registered dataset: mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100, or yours
+    model: str = 'cnn1d'            # a registered model: mlp, cnn1d, lenet300, resnet20/32/56, vgg11/16/19, resnet18/50, or yours
+    model_args: str = '{}'          # JSON object of the model factory's keyword arguments, e.g. '{"width": 32}'
+    data_args: str = '{}'           # JSON object of the dataset loader's keyword arguments
+    model_digest: str = ''          # set by run(model=...): hash of a model object's architecture and initial weights
+    data_digest: str = ''           # set by run(data=...): hash of a data object's contents
     sparsity: float = 0.9           # target share of prunable weights removed, in [0, 1)
     seed: int = 0                   # seeds python, numpy, torch, the data split and the masks
     warmup: str = 'early_stop'      # full | early_stop | none
@@ -101,12 +113,24 @@ class TicketConfig:
     val_fraction: float = 0.1       # share of the official training set held out for validation
     include_first: bool = False     # prune the first layer too
     include_last: bool = False      # prune the last layer too
+    prune_include: str = ''         # comma-separated module / parameter name patterns added to the prunable weights
+    prune_exclude: str = ''         # comma-separated module / parameter name patterns removed from them
     log_test: bool = True           # log test accuracy every epoch (for plots only; never used to choose)
     device: str = 'auto'            # auto | cpu | cuda | cuda:N | mps (not part of the run's identity)
+    imports: tuple = ()             # modules / .py files imported first (--import); recorded, not part of the identity
+
+    def __post_init__(self):
+        for name in ('model_args', 'data_args'): object.__setattr__(self, name, canonical_json(getattr(self, name), name))
+        imports = (self.imports,) if isinstance(self.imports, str) else tuple(map(str, self.imports or ()))
+        object.__setattr__(self, 'imports', imports)
 
     def canonical(self) -> str:
-        "The run's identity: JSON of every field but `device`, keys sorted."
-        return json.dumps({k: v for k, v in asdict(self).items() if k != 'device'}, sort_keys=True)
+        "The run's identity: JSON of the fields that differ from their defaults, less `device` and `imports`, keys sorted."
+        return json.dumps(identity(asdict(self), type(self)), sort_keys=True)
+    @property
+    def model_kwargs(self) -> dict: return json.loads(self.model_args)
+    @property
+    def data_kwargs(self) -> dict: return json.loads(self.data_args)
     @property
     def hash(self) -> str: return hashlib.sha256(self.canonical().encode()).hexdigest()[:12]
     @property
@@ -121,7 +145,10 @@ def _check_steps(name, value, extra=()):
 
 def validate_config(c:TicketConfig) -> TicketConfig:
     "Check every field of `c`; raise `ConfigError` naming the first bad one."
-    check_choice('preset', c.preset, PRESETS); check_choice('dataset', c.dataset, DATASETS); check_choice('model', c.model, MODELS)
+    check_choice('preset', c.preset, PRESETS)
+    if not c.data_digest: check_choice('dataset', c.dataset, DATASETS)
+    if not c.model_digest: check_choice('model', c.model, MODELS)
+    elif c.model_args != '{}': raise ConfigError("model_args apply to a registered model, not to a model object (build the object with them)")
     check_fraction('sparsity', c.sparsity)
     for name, allowed in (('warmup', WARMUPS), ('select', SELECTS), ('scope', SCOPES), ('allocation', ALLOCATIONS),
                           ('regularize', REGULARIZES), ('shape', SHAPES), ('optimizer', OPTIMIZERS), ('schedule', SCHEDULES)):
@@ -131,7 +158,7 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     if c.es_rewind != 'best' and not str(c.es_rewind).isdigit(): raise ConfigError(f"es_rewind must be 'best' or a number of epochs, got {c.es_rewind!r}")
     if c.rewind_to == 'early_stop' and c.warmup != 'early_stop': raise ConfigError("rewind_to 'early_stop' needs warmup 'early_stop'")
     if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (it is a point of the warm-up)")
-    for name in ('cycles', 'train_epochs', 'finetune', 'width', 'batch_size', 'seed'):
+    for name in ('cycles', 'train_epochs', 'finetune', 'batch_size', 'seed'):
         v = getattr(c, name)
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0): raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
     if c.rate: check_fraction('rate', c.rate)
@@ -146,12 +173,23 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     get_device(c.device)
     return c
 
+BUDGET_KEYS = ('lth_rewind', 'cycle_ramp', 'cycle_stabilize')   # budget entries that are not config fields
+
+def budget(dataset:str) -> dict:
+    "The defaults of `dataset`: `DATASET_DEFAULTS` (or `GENERIC_DEFAULTS` for yours), then its `register_dataset(defaults=...)`."
+    b = {**DATASET_DEFAULTS.get(dataset, GENERIC_DEFAULTS), **dataset_defaults(dataset)}
+    for k in b:
+        if k not in CONFIG_FIELDS and k not in BUDGET_KEYS or k in ('preset', 'dataset', 'seed', 'sparsity'):
+            raise ConfigError(f"the defaults of dataset {dataset!r} hold {k!r}, which is not a budget; allowed: config fields "
+                              f"(lr, train_epochs, batch_size, ...) and {', '.join(BUDGET_KEYS)}")
+    return b
+
 def make_config(preset:str='unilth', dataset:str='mnist1d', **overrides) -> TicketConfig:
     "A validated `TicketConfig`: dataset budgets, then the preset's switches, then `overrides`."
     check_choice('preset', preset, PRESETS); check_choice('dataset', dataset, DATASETS)
     for k in overrides:
         if k not in CONFIG_FIELDS: raise ConfigError(f"unknown config field {k!r}; allowed: {', '.join(CONFIG_FIELDS)}")
-    d = dict(DATASET_DEFAULTS[dataset]); sw = dict(PRESETS[preset])
+    d = budget(dataset); sw = dict(PRESETS[preset])
     one_shot = sw.get('cycles', 1) == 1
     vals = {k: v for k, v in d.items() if k in CONFIG_FIELDS}
     vals['ramp'], vals['stabilize'] = (d['ramp'], d['stabilize']) if one_shot else (d['cycle_ramp'], d['cycle_stabilize'])
@@ -180,20 +218,27 @@ _MASK_STREAM = 7
 
 class TicketPipeline:
     "One run of the unified ticket pipeline for `config`, checkpointed in `run_dir` (if given) after every epoch."
-    def __init__(self, config:TicketConfig, run_dir:str|Path|None=None, progress:bool|None=None):
-        self.cfg = validate_config(config)
+    def __init__(self, config:TicketConfig, run_dir:str|Path|None=None, progress:bool|None=None,
+                 model:nn.Module|None=None, data=None):
+        self.cfg, model, data = bind_objects(validate_config(config), model, data)
         self.dir = Path(run_dir) if run_dir is not None else None
+        self.files = RunFiles(self.dir) if self.dir is not None else None
         self.progress, self.device = progress, get_device(config.device)
         c = self.cfg
         seed_everything(c.seed)
-        self.data = get_data(c.dataset, seed=c.seed, val_fraction=c.val_fraction, batch_size=c.batch_size or None, device=self.device)
-        kw = {'width': c.width} if c.width else {}
-        self.model = get_model(c.model, self.data.input_shape, self.data.num_classes, **kw).to(self.device)
+        if data is None:
+            data = get_data(c.dataset, seed=c.seed, val_fraction=c.val_fraction, batch_size=c.batch_size or None, device=self.device, **c.data_kwargs)
+        else:
+            for b in (data.train, data.val, data.test): b.to(self.device)
+        self.data = data
+        self.model = (copy.deepcopy(model) if model is not None else
+                      get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)).to(self.device)
+        check_model_input(self.model, self.data.peek(2).to(self.device), self.data.num_classes, c.model)
         self.spe = len(self.data.train)
         self.schedule = prune_schedule(c.sparsity, c.cycles, c.rate, c.max_rate)
         self.opt = self.sched = self.reg = self.enforcer = None
         self.es = self.buffer = None
-        base = Mask.ones(self.model, c.include_first, c.include_last)
+        base = self._base_mask()
         self.state = {'stage': 'warmup', 'entered': False, 'cycle': 0, 'epoch': 0, 'epoch_in_stage': 0, 'mask': base,
                       'S': None, 'ticket': None, 'rewind_weights': None, 'rewind_iter': 0, 'opt_spec': None, 'reg': None,
                       'stage1': None, 'events': [], 'rows': [], 'cost': {}, 'seconds': 0.0, 'finished': False}
@@ -297,7 +342,7 @@ class TicketPipeline:
             st['stage1'] = {'stopped': self.es.should_stop, 'stop_epoch': self.es.epoch, 'best_epoch': self.es.best_epoch,
                             'rewound_to': snap['epoch'], 'best_val_loss': self.es.best}
             if c.rewind_to == 'early_stop': st['rewind_weights'], st['rewind_iter'] = clone_state(self.model.state_dict()), snap['epoch'] * self.spe
-            if self.dir is not None: save_torch(clone_state(self.model.state_dict()), self.dir/'stage1_rewind.pt')
+            if self.dir is not None: save_torch(clone_state(self.model.state_dict()), self.files.stage1_rewind)
             self.es = self.buffer = None
         if c.rewind_to != 'early_stop': st['rewind_iter'] = self.rewind_k or 0
         self._after_cycle()
@@ -314,13 +359,14 @@ class TicketPipeline:
         else:
             if st['ticket'] is None:
                 st['ticket'] = prune_random(self.model, c.sparsity, self._base_mask(), c.scope, c.allocation, generator=make_generator(c.seed, _MASK_STREAM))
-                if self.dir is not None: st['ticket'].save(self.dir/'masks'/'ticket.pt')
+                if self.dir is not None: st['ticket'].save(self.files.ticket)
             new = self._ticket_chunk(mask, st['ticket'], cyc)
         st['S'] = mask.removed_by(new)
         self._goto('regularize' if c.regularize == 'growing' else 'prune')
 
     def _base_mask(self) -> Mask:
-        return Mask.ones(self.model, self.cfg.include_first, self.cfg.include_last)
+        c = self.cfg
+        return Mask.ones(self.model, c.include_first, c.include_last, c.prune_include, c.prune_exclude)
 
     def _layerwise_magnitude(self, mask, target):
         "Per layer, remove the smallest surviving weights down to `round(target * layer size)`."
@@ -378,7 +424,7 @@ class TicketPipeline:
         st['events'].append({'cycle': st['cycle'], 'epoch': st['epoch'], 'removed': st['S'].num_kept(), 'sparsity': new.sparsity(),
                              'val_acc_before': before, 'val_acc_after': after, 'shock': 100 * (before - after)})
         st['S'] = None
-        if self.dir is not None: new.save(self.dir/'masks'/f"cycle_{st['cycle']}.pt")
+        if self.dir is not None: new.save(self.files.mask(st['cycle']))
         if self.opt is not None: self._set_enforcer()
         self._goto('retrain') if self.rewind_k is not None or c.rewind_to == 'early_stop' else self._after_cycle()
 
@@ -418,13 +464,13 @@ class TicketPipeline:
               'model': self.model.state_dict(), 'optimizer': self.opt.state_dict() if self.opt else None,
               'scheduler': self.sched.state_dict() if self.sched else None, 'rng': get_rng_state(), 'data_epoch': self.data.train.epoch,
               'es': self.es.state_dict() if self.es else None, 'buffer': self.buffer.state_dict() if self.buffer else None}
-        save_torch(ck, self.dir/'checkpoint.pt')
+        save_torch(ck, self.files.checkpoint)
 
     def _append_rows(self):
         "Append the rows not yet in `metrics.csv` (one line per epoch, so a checkpoint costs the same at epoch 1000 as at 1)."
         rows, done = self.state['rows'], getattr(self, '_rows_written', 0)
         if done == len(rows): return
-        path = self.dir/'metrics.csv'
+        path = self.files.metrics
         if done == 0: MetricsLog(rows).to_csv(path)
         else:
             with open(path, 'a', newline='') as f: csv.DictWriter(f, fieldnames=list(rows[0])).writerows(rows[done:])
@@ -436,8 +482,8 @@ class TicketPipeline:
         if ck.get('config') != self.cfg.canonical(): raise ConfigError(f"checkpoint {str(path)!r} belongs to another config")
         self.state = ck['state']
         n = self.state.pop('n_rows')                       # rows appended after the last checkpoint are dropped
-        self.state['rows'] = MetricsLog.from_csv(self.dir/'metrics.csv').rows[:n] if n else []
-        if n: MetricsLog(self.state['rows']).to_csv(self.dir/'metrics.csv')
+        self.state['rows'] = MetricsLog.from_csv(self.files.metrics).rows[:n] if n else []
+        if n: MetricsLog(self.state['rows']).to_csv(self.files.metrics)
         self._rows_written = n
         for key in ('mask', 'S', 'ticket'):
             if self.state[key] is not None: self.state[key] = Mask(self.state[key]).to(self.device)
@@ -479,31 +525,49 @@ class TicketPipeline:
         cost['total'] = {k: sum(v[k] for v in st['cost'].values()) for k in ('epochs', 'iterations', 'seconds')}
         return {'preset': c.preset, 'name': c.name, 'hash': c.hash, 'dataset': c.dataset, 'model': c.model, 'seed': c.seed,
                 'target_sparsity': c.sparsity, 'test_acc': test['acc'], 'test_loss': test['loss'], 'val_acc': val['acc'],
-                'sparsity': sparsity_report(self.model, st['mask']), 'cycles': len(self.schedule), 'cost': cost,
-                'prune_events': st['events'], 'stage1': st['stage1'], 'config': asdict(c)}
+                'sparsity': sparsity_report(self.model, st['mask']), 'prunable': list(st['mask']), 'cycles': len(self.schedule), 'cost': cost,
+                'prune_events': st['events'], 'stage1': st['stage1'], 'config': {**asdict(c), 'imports': list(c.imports)}}
 
 # %% ../nbs/08_pipeline.ipynb #8a45f2b3
 def run_dir(config:TicketConfig, out:str|Path='runs') -> Path:
     "The folder of `config`'s run under `out`."
     return Path(out)/config.name
 
-def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None) -> dict:
-    "Run `config` in its folder under `out` (skip if finished, resume if interrupted); return its result."
-    config = validate_config(config)
-    d = run_dir(config, out)
-    if (d/'result.json').is_file(): return json.loads((d/'result.json').read_text())
-    if (d/'config.json').is_file():
-        old = json.loads((d/'config.json').read_text()); old.pop('device', None)
-        if old != json.loads(config.canonical()): raise ConfigError(f"{str(d)!r} holds a run of a different config (hash collision?)")
-    p = TicketPipeline(config, d, progress=progress)
-    if (d/'checkpoint.pt').is_file(): p.resume(d/'checkpoint.pt')
-    else: save_json(asdict(config), d/'config.json')
+def bind_objects(config:TicketConfig, model:nn.Module|None=None, data=None) -> tuple:
+    "`config` renamed after a model object and/or data object (with their digests), the model, and the data as a `Data`."
+    c = config
+    if data is not None:
+        if isinstance(data, dict):
+            data = build_data(data, 'custom', seed=c.seed, val_fraction=c.val_fraction, batch_size=c.batch_size or None, device=get_device(c.device))
+        if not isinstance(data, Data): raise ConfigError(f"data must be a Data (get_data, build_data) or a loader's dict, got {type(data).__name__}")
+        c = replace(c, dataset=data.name, data_digest=data_digest(data), data_args='{}')
+    if model is not None:
+        if not isinstance(model, nn.Module): raise ConfigError(f"model must be an nn.Module, got {type(model).__name__}")
+        if c.model_args != '{}': raise ConfigError("model_args apply to a registered model, not to a model object (build the object with them)")
+        c = replace(c, model=type(model).__name__, model_digest=model_digest(model))
+    return validate_config(c), model, data
+
+def _same_identity(folder:Path, config:TicketConfig) -> bool:
+    "Whether the `config.json` in `folder` describes `config` (the same identity)."
+    old = json.loads(RunFiles(folder).config.read_text())
+    return identity(old, type(config)) == identity(asdict(config), type(config))
+
+def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model:nn.Module|None=None, data=None) -> dict:
+    "Run `config` (optionally on a `model` and `data` object) in its folder under `out`: skip if finished, resume if interrupted."
+    config, model, data = bind_objects(validate_config(config), model, data)
+    d = run_dir(config, out); files = RunFiles(d)
+    if files.finished(): return json.loads(files.result.read_text())
+    if files.config.is_file() and not _same_identity(d, config):
+        raise ConfigError(f"{str(d)!r} holds a run of a different config (hash collision?)")
+    p = TicketPipeline(config, d, progress=progress, model=model, data=data)     # checks model and data before writing anything
+    if files.checkpoint.is_file(): p.resume(files.checkpoint)
+    else: save_json(asdict(config), files.config)
     res = p.run()
-    save_json(res, d/'result.json')
+    save_json(res, files.result)
     return res
 
 def load_result(folder:str|Path) -> dict:
     "The `result.json` of a finished run folder."
-    p = Path(folder)/'result.json'
+    p = RunFiles(folder).result
     if not p.is_file(): raise FileNotFoundError(f"{str(folder)!r} has no result.json (unfinished or not a run folder)")
     return json.loads(p.read_text())

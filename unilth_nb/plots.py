@@ -6,6 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import csv, json
+from .core import RunFiles
 
 # %% auto #0
 __all__ = ['PHASE_COLORS', 'read_run', 'plot_run']
@@ -15,13 +16,13 @@ PHASE_COLORS = {'warmup': '#dbe9f6', 'regularize': '#fde0c5', 'retrain': '#e2f0d
 
 def read_run(folder:str|Path) -> tuple:
     "The metrics rows (numbers parsed) and the result of a finished run folder."
-    folder = Path(folder)
+    files = RunFiles(folder)
     def num(v):
         if v in ('', 'None'): return None
         try: return float(v)
         except ValueError: return v
-    rows = [{k: num(v) for k, v in r.items()} for r in csv.DictReader(open(folder/'metrics.csv'))]
-    return rows, json.loads((folder/'result.json').read_text())
+    rows = [{k: num(v) for k, v in r.items()} for r in csv.DictReader(open(files.metrics))]
+    return rows, json.loads(files.result.read_text())
 
 def plot_run(rows:list, result:dict|None=None, ax=None, title:str|None=None, legend:bool=True):
     "Validation (and test) accuracy per epoch on shaded phases, prunes, early stop and `lam`."

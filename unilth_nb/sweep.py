@@ -8,7 +8,7 @@ import json, math, os, signal, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
-from .core import ConfigError, check_choice, save_json, atomic_write
+from .core import ConfigError, check_choice, save_json, atomic_write, import_modules, RunFiles
 from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule
 from .training import progress_bar
 
@@ -45,6 +45,7 @@ def _run_one(job):
     cfg, out = job
     t = time.time()
     try:
+        import_modules(cfg.get('imports', ()))          # a spawned worker has none of the parent's registrations
         res = run(TicketConfig(**cfg), out, progress=False)
         return cfg, None, f"test {100*res['test_acc']:.1f}%, {res['cost']['total']['epochs']} epochs, {time.time() - t:.0f} s"
     except Exception as e: return cfg, f"{type(e).__name__}: {e}", None
@@ -53,9 +54,9 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
     "Run `configs` under `out` in `workers` processes (finished runs are skipped); return counts and failures."
     out = Path(out)
     if not (isinstance(workers, int) and workers >= 1): raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
-    done = [c for c in configs if (run_dir(c, out)/'result.json').is_file()]
+    done = [c for c in configs if RunFiles(run_dir(c, out)).finished()]
     todo = sorted([c for c in configs if c not in done], key=estimated_epochs, reverse=True)
-    resumed = sum((run_dir(c, out)/'checkpoint.pt').is_file() for c in todo)
+    resumed = sum(RunFiles(run_dir(c, out)).checkpoint.is_file() for c in todo)
     log(f"sweep: {len(configs)} runs in {out}: {len(done)} finished already, {len(todo)} to run ({resumed} resumed from a checkpoint), {workers} worker(s)")
     failures = []
     jobs = [(asdict(c), str(out)) for c in todo]
@@ -88,7 +89,7 @@ def collect(folder:str|Path):
     "A DataFrame with one row per finished run under `folder`."
     import pandas as pd
     rows = []
-    for p in sorted(Path(folder).rglob('result.json')):
+    for p in sorted(Path(folder).rglob(RunFiles.RESULT)):
         r = json.loads(p.read_text())
         if 'preset' not in r or 'cost' not in r: continue
         rows.append({'preset': r['preset'], 'dataset': r['dataset'], 'model': r['model'], 'seed': r['seed'],
