@@ -89,3 +89,4 @@ test-slow: install-dev
 
 bench: install
 	$(BIN)/python benchmarks/masked_training.py
+	$(BIN)/python benchmarks/controller_overhead.py

@@ -65,14 +65,18 @@ def make_generator(seed:int, *offsets:int) -> torch.Generator:
 # %% ../nbs/00_core.ipynb #4cd91265
 def get_rng_state() -> dict:
     "The state of python's, numpy's and torch's (CPU and CUDA) global RNGs."
-    state = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    # numpy's key array as a tensor: the state then loads with torch.load(weights_only=True), as Lightning's checkpoints do
+    state = {'python': random.getstate(), 'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+             'torch': torch.get_rng_state()}
     if torch.cuda.is_available(): state['cuda'] = torch.cuda.get_rng_state_all()
     return state
 
 def set_rng_state(state:dict):
     "Restore the global RNG states saved by `get_rng_state`."
     random.setstate(state['python'])
-    np.random.set_state(state['numpy'])
+    name, keys, *rest = state['numpy']
+    np.random.set_state((name, np.asarray(keys, dtype=np.int64).astype(np.uint32), *rest))
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
 

@@ -11,7 +11,7 @@ from .core import ConfigError, get_rng_state, set_rng_state
 from .training import train_epoch, evaluate, MetricsLog
 
 # %% auto #0
-__all__ = ['EarlyStopping', 'clone_state', 'RewindBuffer', 'train_until_plateau']
+__all__ = ['EarlyStopping', 'clone_state', 'RewindBuffer']
 
 # %% ../nbs/06_early_stopping.ipynb #5e649b45
 class EarlyStopping:
@@ -83,28 +83,3 @@ class RewindBuffer:
 
     def state_dict(self) -> dict: return {'size': self.size, 'snapshots': list(self.snapshots)}
     def load_state_dict(self, state:dict): self.size = state['size']; self.snapshots = deque(state['snapshots'], maxlen=self.size)
-
-# %% ../nbs/06_early_stopping.ipynb #1278775b
-def train_until_plateau(model:nn.Module, data, optimizer, *, scheduler=None, patience:int=5, min_delta:float=0.0,
-                        max_epochs:int=1000, rewind='best', device='cpu', log:MetricsLog|None=None, grad_hooks=(),
-                        enforcer=None, progress:bool|None=None, **row) -> dict:
-    "Train until the validation loss has not decreased for `patience` epochs, then rewind; return what happened."
-    from unilth_nb.training import progress_bar
-    stopper = EarlyStopping(patience, min_delta)
-    back = None if rewind == 'best' else rewind
-    if back is not None and not (isinstance(back, int) and back >= 0): raise ConfigError(f"rewind must be 'best' or an integer >= 0, got {rewind!r}")
-    buf = RewindBuffer(max(patience, back or 0) + 1)
-    log = MetricsLog() if log is None else log
-    buf.push(0, model, optimizer, scheduler, data.train)
-    for _ in progress_bar(range(max_epochs), desc='stage 1', enabled=progress):
-        tr = train_epoch(model, data.train, optimizer, scheduler=scheduler, grad_hooks=grad_hooks, enforcer=enforcer, device=device)
-        va = evaluate(model, data.val, device=device)
-        stop = stopper.step(va['loss'])
-        buf.push(stopper.epoch, model, optimizer, scheduler, data.train)
-        log.append(phase='warmup', epoch=stopper.epoch, **row, train_loss=tr['train_loss'], train_acc=tr['train_acc'],
-                   val_loss=va['loss'], val_acc=va['acc'], iterations=tr['iterations'], seconds=tr['seconds'])
-        if stop: break
-    snap = buf.get(epoch=stopper.best_epoch) if back is None else buf.get(back=min(back, len(buf.snapshots) - 1))
-    RewindBuffer.restore(snap, model, optimizer, scheduler, data.train)
-    return {'stopped': stopper.should_stop, 'stop_epoch': stopper.epoch, 'best_epoch': stopper.best_epoch,
-            'rewound_to': snap['epoch'], 'log': log, 'snapshot': snap}

@@ -89,7 +89,7 @@ def progress_bar(iterable=None, total=None, desc=None, enabled:bool|None=None, *
                 leave=False, dynamic_ncols=True, file=sys.stderr, **kwargs)
 
 def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|None=None, grad_hooks:Iterable[Callable]=(),
-                scheduler=None, loss_fn=F.cross_entropy, device='cpu', progress:bool|None=False, desc:str|None=None,
+                scheduler=None, controller=None, loss_fn=F.cross_entropy, device='cpu', progress:bool|None=False, desc:str|None=None,
                 flush_denormal:bool=True, max_iters:int|None=None) -> dict:
     "Train `model` for one pass over `batches` (at most `max_iters` steps); return mean train loss and accuracy, iterations and seconds."
     device = get_device(device); model.train()
@@ -104,11 +104,14 @@ def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|No
         loss.backward()
         if enforcer is not None: enforcer.apply_grads()
         for hook in grad_hooks: hook(model)
+        if controller is not None: controller.before_step()
         optimizer.step()
         if enforcer is not None: enforcer.apply_weights()
+        if controller is not None: controller.after_step()
         if scheduler is not None: scheduler.step()
         loss_sum += loss.detach() * len(y); correct += (out.detach().argmax(1) == y).sum()
         n_seen += len(y); iters += 1
+        if controller is not None and controller.epoch_complete: break
     train_loss = loss_sum.item() / max(n_seen, 1)
     if not math.isfinite(train_loss): raise DivergedError(f"training diverged: the train loss became {train_loss} (lower the learning rate?)")
     return {'train_loss': train_loss, 'train_acc': correct.item() / max(n_seen, 1), 'iterations': iters,
