@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse, inspect, json, re, sys
 from dataclasses import fields
 from pathlib import Path
-from .core import ConfigError, import_modules, import_spec
+from .core import ConfigError, StorageError, RunBusyError, import_modules, import_spec
 from .training import DivergedError
-from .pipeline import TicketConfig, CONFIG_FIELDS, PRESETS, make_config, run, run_dir
+from .pipeline import TicketConfig, CONFIG_FIELDS, PRESETS, make_config, run, run_dir, check_runs, RUN_STATES
 
 # %% auto #0
-__all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'main']
+__all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_check', 'main']
 
 # %% ../nbs/09_cli.ipynb #2fcf6ca5
 def field_help() -> dict:
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
     r.add_argument('--quiet', action='store_true', help='no progress bar')
     r.add_argument('--json', action='store_true', help='print the whole result.json')
+    r.add_argument('--wait', action='store_true', help='if another process is running this config, wait for it (default: exit 3)')
     w = sub.add_parser('sweep', help='run a grid of presets x sparsities x seeds in worker processes (resumable)',
                        description='Run every preset x sparsity x seed under --out (finished runs are skipped, interrupted ones resume). '
                                    'Ctrl-C stops it; the same command then computes only what is missing.')
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument('--seed', type=int, default=None, help='seed of the training curves (default: the smallest)')
     _add_import_option(rp)
     rp.add_argument('--curve_sparsity', type=float, default=None, help='sparsity of the training curves (default: the first found)')
+    ck = sub.add_parser('check', help='what every run folder under DIR is: finished, in progress, resumable, corrupt, foreign, not started',
+                        description='List every run folder under DIR with its state (finished / in progress / resumable / corrupt / '
+                                    'foreign / not started) and what it holds; changes nothing.')
+    ck.add_argument('dir', help='folder holding run folders')
     return p
 
 def _csv(t):
@@ -101,7 +106,7 @@ def cmd_run(args) -> int:
     kw = _overrides(args, CONFIG_FIELDS)
     preset, dataset = kw.pop('preset', 'unilth'), kw.pop('dataset', 'mnist1d')
     cfg = make_config(preset, dataset, **kw)
-    res = run(cfg, args.out, progress=False if args.quiet else None)
+    res = run(cfg, args.out, progress=False if args.quiet else None, wait=args.wait)
     if args.json: print(json.dumps(res, indent=2))
     else:
         c = res['cost']['total']
@@ -122,20 +127,30 @@ def cmd_sweep(args) -> int:
 def cmd_report(args) -> int:
     from unilth_nb.sweep import report
     rep = report(args.dir, args.out, seed=args.seed, curve_sparsity=args.curve_sparsity)
+    for name, why in rep['skipped']: print(f"unilth: left out {name}: {why}", file=sys.stderr)
     print(rep['table']); print('wrote: ' + ', '.join(rep['files']))
     return 0
 
-COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report}
+def cmd_check(args) -> int:
+    rows = check_runs(args.dir)
+    for name, state, detail in rows: print(f"{state:12s} {name}" + (f"  ({detail})" if detail else ''))
+    counts = {s: sum(r[1] == s for r in rows) for s in RUN_STATES}
+    print(f"{len(rows)} run folder(s): " + ', '.join(f"{n} {s}" for s, n in counts.items() if n))
+    return 0
+
+COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check}
 
 def main(argv=None) -> int:
     "Entry point of the `unilth` console script and of `python -m unilth_nb`."
     args = build_parser().parse_args(argv)
     try:
-        import_modules(args.imports)          # user registrations exist before any config is checked
+        import_modules(getattr(args, 'imports', ()))     # user registrations exist before any config is checked
         return COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError) as e:
         print(f"unilth: error: {e}", file=sys.stderr); return 2
-    except DivergedError as e:
+    except RunBusyError as e:
+        print(f"unilth: error: {e}", file=sys.stderr); return 3
+    except (DivergedError, StorageError) as e:
         print(f"unilth: error: {e}", file=sys.stderr); return 1
     except KeyboardInterrupt:
         print("unilth: interrupted; rerun the same command to resume", file=sys.stderr); return 130

@@ -4,20 +4,31 @@
 
 # %% ../nbs/00_core.ipynb #e90e69be
 from __future__ import annotations
-import os, random, json, tempfile
+import os, random, json, tempfile, sys, socket, time, errno, shutil
 from pathlib import Path
 from typing import Any, Iterable
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['ConfigError', 'check_choice', 'check_fraction', 'parse_steps', 'seed_everything', 'make_generator', 'get_rng_state',
-           'set_rng_state', 'get_device', 'atomic_write', 'save_json', 'save_torch', 'RunFiles', 'canonical_json',
-           'check_kwargs', 'defined_at', 'same_definition', 'import_modules', 'import_spec', 'update_digest']
+__all__ = ['ConfigError', 'StorageError', 'RunBusyError', 'warn', 'check_choice', 'check_fraction', 'parse_steps',
+           'seed_everything', 'make_generator', 'get_rng_state', 'set_rng_state', 'get_device', 'atomic_write',
+           'save_json', 'save_torch', 'RunFiles', 'canonical_json', 'check_kwargs', 'defined_at', 'same_definition',
+           'import_modules', 'import_spec', 'RunLock', 'update_digest']
 
 # %% ../nbs/00_core.ipynb #c49bf4e6
 class ConfigError(ValueError):
     "A bad value for a named setting; its message names the setting, the value and what is allowed."
+
+class StorageError(OSError):
+    "A file could not be written (a full disk, no permission); its message names the path and the reason."
+
+class RunBusyError(RuntimeError):
+    "Another process holds the run folder's lock; its message names the run and the holder."
+
+def warn(message:str):
+    "Print one warning line on stderr (no traceback, no source line)."
+    print(f"unilth: warning: {message}", file=sys.stderr, flush=True)
 
 def check_choice(name:str, value, allowed:Iterable) -> Any:
     "Return `value` if it is one of `allowed`, else raise `ConfigError` naming all three."
@@ -88,20 +99,42 @@ def get_device(device:str|torch.device='auto') -> torch.device:
         if torch.cuda.is_available(): return torch.device('cuda')
         if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
         return torch.device('cpu')
-    try: return torch.device(device)
+    try: d = torch.device(device)
     except RuntimeError: raise ConfigError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:N, mps") from None
+    have = ['cpu'] + [f'cuda:{i}' for i in range(torch.cuda.device_count())] + (['mps'] if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available() else [])
+    if d.type == 'cuda' and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device {device!r} was asked for, but this torch ({torch.__version__}) sees no such CUDA device; available: {', '.join(have)}")
+    if d.type == 'mps' and 'mps' not in have: raise ConfigError(f"device {device!r} was asked for, but MPS is not available here; available: {', '.join(have)}")
+    return d
 
 # %% ../nbs/00_core.ipynb #75f7236a
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask); return mask
+
+def _why(e:BaseException, folder:Path) -> str:
+    "The reason a write failed, in the OS's words (a full disk as 'No space left on device', even when a library hid the errno)."
+    if isinstance(e, OSError) and e.errno: return os.strerror(e.errno)
+    try:
+        if shutil.disk_usage(folder).free < 1 << 20: return os.strerror(errno.ENOSPC)
+    except OSError: pass
+    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+
 def atomic_write(path:str|Path, write_fn):
-    "Call `write_fn(tmp_path)` and then rename `tmp_path` over `path` (same folder, so the rename is atomic)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
+    "Call `write_fn(tmp_path)`, then rename `tmp_path` over `path` (atomic); the umask's permissions; `StorageError` if it fails."
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+        os.close(fd)
+    except OSError as e: raise StorageError(f"cannot write {str(path)!r}: {_why(e, path.parent)}") from None
     try:
         write_fn(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.remove(tmp)
+        if isinstance(e, (OSError, RuntimeError)) and not isinstance(e, StorageError):
+            raise StorageError(f"cannot write {str(path)!r}: {_why(e, path.parent)}") from None
         raise
     return path
 
@@ -119,6 +152,7 @@ def save_torch(obj, path:str|Path):
 class RunFiles:
     "The paths of one run folder's files: config, result, checkpoint, metrics, masks."
     CONFIG, RESULT, CHECKPOINT, METRICS, MASKS, STAGE1 = 'config.json', 'result.json', 'checkpoint.pt', 'metrics.csv', 'masks', 'stage1_rewind.pt'
+    PREVIOUS, LOCK, OWNER = 'checkpoint.prev.pt', '.lock', '.lock.owner'
     def __init__(self, folder:str|Path): self.folder = Path(folder)
     @property
     def config(self) -> Path: return self.folder/self.CONFIG
@@ -126,6 +160,8 @@ class RunFiles:
     def result(self) -> Path: return self.folder/self.RESULT
     @property
     def checkpoint(self) -> Path: return self.folder/self.CHECKPOINT
+    @property
+    def previous_checkpoint(self) -> Path: return self.folder/self.PREVIOUS
     @property
     def metrics(self) -> Path: return self.folder/self.METRICS
     @property
@@ -136,6 +172,12 @@ class RunFiles:
     @property
     def ticket(self) -> Path: return self.folder/self.MASKS/'ticket.pt'
     def finished(self) -> bool: return self.result.is_file()
+    def move_aside(self, path:Path, why:str) -> Path:
+        "Rename a bad file to `<name>.corrupt-<time>` (kept for inspection) and say so in one warning line."
+        dest = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, dest)
+        warn(f"{str(path)!r} is unreadable ({why}); moved aside to {dest.name}")
+        return dest
     def __repr__(self): return f"RunFiles({str(self.folder)!r})"
 
 # %% ../nbs/00_core.ipynb #9010352e
@@ -204,6 +246,47 @@ def import_spec(spec:str) -> str:
     "How `spec` is recorded in a config: a file as its absolute path (workers may start elsewhere), a module name as is."
     spec = str(spec)
     return str(Path(spec).expanduser().resolve()) if spec.endswith('.py') or os.sep in spec else spec
+
+# %% ../nbs/00_core.ipynb #9512d56d
+class RunLock:
+    "An OS lock on a run folder (released when the process dies), with a note of who holds it."
+    def __init__(self, folder:str|Path):
+        from filelock import FileLock
+        self.files = RunFiles(folder)
+        self._lock = FileLock(str(self.files.folder/RunFiles.LOCK), is_singleton=False)
+
+    def holder(self) -> str:
+        "Who holds the lock, as its owner note says."
+        try: o = json.loads((self.files.folder/RunFiles.OWNER).read_text())
+        except (OSError, ValueError): return 'pid unknown'
+        return f"pid {o.get('pid')} on host {o.get('host')}, since {o.get('since')}"
+
+    def acquire(self, wait:bool=False) -> RunLock:
+        "Take the lock; if another process holds it, wait for it (`wait`) or raise `RunBusyError`."
+        from filelock import Timeout
+        try: self.files.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise StorageError(f"cannot write {str(self.files.folder)!r}: {_why(e, self.files.folder.parent)}") from None
+        try: self._lock.acquire(timeout=-1 if wait else 0)
+        except Timeout: raise RunBusyError(f"run {self.files.folder.name} is in progress ({self.holder()}); wait for it with --wait") from None
+        save_json({'pid': os.getpid(), 'host': socket.gethostname(), 'since': time.strftime('%Y-%m-%d %H:%M:%S')}, self.files.folder/RunFiles.OWNER)
+        return self
+
+    def release(self):
+        "Give the lock back."
+        try: (self.files.folder/RunFiles.OWNER).unlink()
+        except OSError: pass
+        self._lock.release()
+
+    def held_elsewhere(self) -> bool:
+        "Whether another process holds the lock now (takes and gives it back if free)."
+        from filelock import Timeout
+        if not (self.files.folder/RunFiles.LOCK).exists(): return False
+        try: self._lock.acquire(timeout=0)
+        except Timeout: return True
+        self._lock.release(); return False
+
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
 
 # %% ../nbs/00_core.ipynb #eb5f2944
 def update_digest(h, t) -> None:

@@ -4,14 +4,14 @@
 
 # %% ../nbs/08_pipeline.ipynb #f548b023
 from __future__ import annotations
-import copy, csv, hashlib, json, math, time
+import copy, csv, hashlib, json, math, os, time
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.basics import patch
 from .core import (ConfigError, check_choice, check_fraction, parse_steps, seed_everything, make_generator,
                             get_device, get_rng_state, set_rng_state, save_json, save_torch, canonical_json, RunFiles,
-                            same_definition, defined_at)
+                            same_definition, defined_at, RunLock, StorageError)
 from .masks import (Mask, prune_magnitude, prune_random, sparsity_report, SCOPES, ALLOCATIONS)
 from .data import get_data, build_data, data_digest, dataset_defaults, Data, DATASETS, GENERIC_BATCH_SIZE
 from .models import get_model, check_model_input, model_digest, MODELS
@@ -22,10 +22,10 @@ from .early_stopping import EarlyStopping, RewindBuffer, clone_state
 
 # %% auto #0
 __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET_DEFAULTS', 'GENERIC_DEFAULTS',
-           'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'PHASES', 'identity', 'TicketConfig',
+           'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'PHASES', 'RUN_STATES', 'identity', 'TicketConfig',
            'register_selector', 'register_regularizer', 'select_magnitude', 'select_random', 'validate_config',
            'budget', 'make_config', 'prune_schedule', 'TicketState', 'TicketController', 'TicketPipeline', 'run_dir',
-           'bind_objects', 'run', 'load_result']
+           'bind_objects', 'config_hash', 'read_result', 'run', 'load_result', 'inspect_run', 'check_runs']
 
 # %% ../nbs/08_pipeline.ipynb #87895b6e
 PRESETS = {
@@ -137,7 +137,7 @@ class TicketConfig:
     @property
     def data_kwargs(self) -> dict: return json.loads(self.data_args)
     @property
-    def hash(self) -> str: return hashlib.sha256(self.canonical().encode()).hexdigest()[:12]
+    def hash(self) -> str: return hashlib.sha256(self.canonical().encode()).hexdigest()[:12]   # = config_hash(asdict(self))
     @property
     def name(self) -> str: return f'{self.preset}_{self.hash}'
 
@@ -213,6 +213,9 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     for name in ('cycles', 'train_epochs', 'finetune', 'batch_size', 'seed'):
         v = getattr(c, name)
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0): raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
+    if c.train_epochs == 0 and (c.warmup != 'none' or c.rewind_to != 'none'):
+        raise ConfigError(f"train_epochs must be >= 1 for warmup {c.warmup!r} and rewind_to {c.rewind_to!r} (the warm-up's length, "
+                          f"the most epochs of stage 1, the retraining's schedule); to skip the warm-up use warmup='none'")
     if c.rate: check_fraction('rate', c.rate)
     if not 0 < c.max_rate < 1: raise ConfigError(f"max_rate must lie in (0, 1), got {c.max_rate!r}")
     for name in ('lr', 'reg_lr', 'finetune_lr', 'ceiling'):
@@ -308,6 +311,7 @@ class TicketController:
         self.schedule = prune_schedule(self.cfg.sparsity, self.cfg.cycles, self.cfg.rate, self.cfg.max_rate)
         self.rewind_k = self._rewind_iters()
         self.state = TicketState(mask=self.base_mask())
+        self._check_reachable()
         self.enforcer = self.regularizer = self.stopper = self.buffer = None
         self._in_step, self._steps_this_epoch, self._clock = False, 0, time.perf_counter()
 
@@ -315,6 +319,16 @@ class TicketController:
         "A dense mask over the prunable weights the config chooses."
         c = self.cfg
         return Mask.ones(self.model, c.include_first, c.include_last, c.prune_include, c.prune_exclude)
+
+    def _check_reachable(self):
+        "`ConfigError` if the target sparsity leaves nothing to keep (overall, or in a layer when every layer is pruned alike)."
+        c, m = self.cfg, self.state.mask
+        per_layer = c.scope == 'layer' or (c.select == 'random' and c.allocation == 'uniform')
+        for n, t in (m.items() if per_layer else [('all prunable weights', torch.ones(m.num_total()))]):
+            if t.numel() and round((1 - c.sparsity) * t.numel()) < 1:
+                raise ConfigError(f"sparsity {c.sparsity} is too high: it would leave {'layer ' + repr(n) if per_layer else n} with no weight "
+                                  f"({t.numel()} weights; at most sparsity {1 - 0.5 / t.numel():.6f} keeps one"
+                                  f"{', or leave the layer out with prune_exclude' if per_layer else ''})")
 
     def _rewind_iters(self) -> int|None:
         "The warm-up iteration that the survivors restart from (`None`: no rewind, or the early-stopping point)."
@@ -578,6 +592,9 @@ class TicketPipeline:
         self.model = (copy.deepcopy(model) if model is not None else
                       get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)).to(self.device)
         check_model_input(self.model, self.data.peek(2).to(self.device), self.data.num_classes, c.model)
+        if c.warmup == 'early_stop' and not self.data.sizes['val']:
+            raise ConfigError(f"preset {c.preset!r} stops early on the validation loss, but the validation split is empty "
+                              f"(val_fraction {c.val_fraction}): give val_fraction > 0 or a 'val' split")
         self.optimizer = make_optimizer(self.model, c.optimizer, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
         self.ctl = TicketController(self.model, self.optimizer, config=c, steps_per_epoch=len(self.data.train),
                                     evaluate=self._val_acc, batches=self.data.train, listener=self._saved)
@@ -624,12 +641,13 @@ class TicketPipeline:
 # %% ../nbs/08_pipeline.ipynb #e5283439
 @patch
 def checkpoint(self:TicketPipeline):
-    "Append the new metrics rows to `metrics.csv`, then save the rest of the state atomically to `checkpoint.pt`."
+    "Append the new metrics rows to `metrics.csv`, keep the last checkpoint as `checkpoint.prev.pt`, save the state atomically."
     if self.files is None: return
     self._append_rows()
     ck = {'format': 'unilth_nb.checkpoint', 'version': 2, 'config': self.cfg.canonical(), 'controller': self.ctl.state_dict(),
           'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(), 'rng': get_rng_state(),
           'data_epoch': self.data.train.epoch, 'n_rows': len(self.rows), 'seconds': self.seconds}
+    if self.files.checkpoint.is_file(): os.replace(self.files.checkpoint, self.files.previous_checkpoint)
     save_torch(ck, self.files.checkpoint)
 
 @patch
@@ -640,16 +658,45 @@ def _append_rows(self:TicketPipeline):
     path = self.files.metrics
     if done == 0: MetricsLog(rows).to_csv(path)
     else:
-        with open(path, 'a', newline='') as f: csv.DictWriter(f, fieldnames=list(rows[0])).writerows(rows[done:])
+        try:
+            with open(path, 'a', newline='') as f: csv.DictWriter(f, fieldnames=list(rows[0])).writerows(rows[done:])
+        except OSError as e: raise StorageError(f"cannot write {str(path)!r}: {os.strerror(e.errno) if e.errno else e}") from None
     self._rows_written = len(rows)
 
 @patch
+def _read_checkpoint(self:TicketPipeline, path:Path) -> dict:
+    "A checkpoint of this config, checked; `ValueError` saying what is wrong."
+    try: ck = torch.load(path, map_location='cpu', weights_only=False)
+    except Exception as e: raise ValueError(f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}") from None
+    if not (isinstance(ck, dict) and ck.get('format') == 'unilth_nb.checkpoint'): raise ValueError('not a unilth_nb checkpoint')
+    if ck.get('version') != 2: raise ValueError(f"format version {ck.get('version')}, this unilth_nb reads version 2")
+    if ck.get('config') != self.cfg.canonical(): raise ValueError('it belongs to another config')
+    if ck['n_rows']:
+        try: rows = MetricsLog.from_csv(self.files.metrics).rows
+        except (OSError, ValueError, csv.Error) as e: raise ValueError(f"its metrics.csv is unreadable: {e}") from None
+        if len(rows) < ck['n_rows']: raise ValueError(f"metrics.csv holds {len(rows)} rows, the checkpoint counts {ck['n_rows']}")
+    return ck
+
+@patch
+def resume_latest(self:TicketPipeline) -> bool:
+    "Resume from `checkpoint.pt`, else from `checkpoint.prev.pt` (a bad one is moved aside); False when neither is usable (start anew)."
+    for path in (self.files.checkpoint, self.files.previous_checkpoint):
+        if not path.is_file(): continue
+        try: ck = self._read_checkpoint(path)
+        except ValueError as e: self.files.move_aside(path, str(e)); continue
+        self._load(ck); return True
+    return False
+
+@patch
 def resume(self:TicketPipeline, path:str|Path):
-    "Load a checkpoint written by `checkpoint` (same config) into this pipeline."
-    ck = torch.load(path, map_location='cpu', weights_only=False)
-    if ck.get('version') != 2: raise ConfigError(f"checkpoint {str(path)!r} is of an older format (version {ck.get('version')}); delete it to restart the run")
-    if ck.get('config') != self.cfg.canonical(): raise ConfigError(f"checkpoint {str(path)!r} belongs to another config")
-    n = ck['n_rows']                                   # rows appended after the last checkpoint are dropped
+    "Load the checkpoint at `path` (same config) into this pipeline."
+    try: ck = self._read_checkpoint(Path(path))
+    except ValueError as e: raise ConfigError(f"checkpoint {str(path)!r} is unusable: {e}") from None
+    return self._load(ck)
+
+@patch
+def _load(self:TicketPipeline, ck:dict):
+    n = ck['n_rows']                                   # rows appended after the checkpoint are dropped
     self.rows = MetricsLog.from_csv(self.files.metrics).rows[:n] if n else []
     if n: MetricsLog(self.rows).to_csv(self.files.metrics)
     self._rows_written, self.seconds = n, ck['seconds']
@@ -667,7 +714,7 @@ def result(self:TicketPipeline) -> dict:
     "Final test accuracy (the test split's only read that counts), sparsity, costs and events."
     c, rep = self.cfg, self.ctl.report()
     test = evaluate(self.model, self.data.test, device=self.device); val = evaluate(self.model, self.data.val, device=self.device)
-    return {'preset': c.preset, 'name': c.name, 'hash': c.hash, 'dataset': c.dataset, 'model': c.model, 'seed': c.seed,
+    return {'format': 'unilth_nb.result', 'version': 1, 'preset': c.preset, 'name': c.name, 'hash': c.hash, 'dataset': c.dataset, 'model': c.model, 'seed': c.seed,
             'target_sparsity': c.sparsity, 'test_acc': test['acc'], 'test_loss': test['loss'], 'val_acc': val['acc'],
             'sparsity': rep['sparsity'], 'prunable': rep['prunable'], 'cycles': rep['cycles'], 'cost': rep['cost'],
             'prune_events': rep['prune_events'], 'stage1': rep['stage1'], 'config': {**asdict(c), 'imports': list(c.imports)}}
@@ -691,27 +738,95 @@ def bind_objects(config:TicketConfig, model:nn.Module|None=None, data=None) -> t
         c = replace(c, model=type(model).__name__, model_digest=model_digest(model))
     return validate_config(c), model, data
 
-def _same_identity(folder:Path, config:TicketConfig) -> bool:
-    "Whether the `config.json` in `folder` describes `config` (the same identity)."
-    old = json.loads(RunFiles(folder).config.read_text())
-    return identity(old, type(config)) == identity(asdict(config), type(config))
+def config_hash(values:dict) -> str:
+    "The hash of a config given as a dict (e.g. a `config.json`), as `TicketConfig.hash` computes it."
+    return hashlib.sha256(json.dumps(identity(values), sort_keys=True).encode()).hexdigest()[:12]
 
-def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model:nn.Module|None=None, data=None) -> dict:
+def read_result(folder:str|Path, config:TicketConfig|None=None) -> dict:
+    "The `result.json` of a run folder, checked (JSON, its fields, its run's hash); `ValueError` saying what is wrong."
+    p = RunFiles(folder).result
+    try: r = json.loads(p.read_text())
+    except UnicodeDecodeError: raise ValueError('not text') from None
+    except json.JSONDecodeError as e: raise ValueError(f'not JSON: {e.msg} at line {e.lineno}') from None
+    if not isinstance(r, dict): raise ValueError('not a result')
+    missing = [k for k in ('preset', 'hash', 'test_acc', 'sparsity', 'cost', 'config') if k not in r]
+    if missing: raise ValueError(f"no {', '.join(missing)}")
+    if r['hash'] != Path(folder).name.rpartition('_')[2] or config_hash(r['config']) != r['hash']:
+        raise ValueError(f"its config hashes to {config_hash(r['config'])}, not to this folder's {Path(folder).name.rpartition('_')[2]}")
+    if config is not None and r['hash'] != config.hash: raise ValueError(f"a result of run {r['hash']}, not {config.hash}")
+    return r
+
+def _finished(files:RunFiles, config:TicketConfig) -> dict|None:
+    "The run's checked result, or None; an unreadable result.json is moved aside (the run then resumes or restarts)."
+    if not files.result.is_file(): return None
+    try: return read_result(files.folder, config)
+    except (OSError, ValueError) as e: files.move_aside(files.result, str(e)); return None
+
+def _same_identity(files:RunFiles, config:TicketConfig) -> bool:
+    "Whether the folder's `config.json` describes `config`; an unreadable one is moved aside (and written anew)."
+    try: old = json.loads(files.config.read_text())
+    except (OSError, ValueError) as e: files.move_aside(files.config, f"not JSON: {e}"); return True
+    return isinstance(old, dict) and identity(old, type(config)) == identity(asdict(config), type(config))
+
+def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model:nn.Module|None=None, data=None, wait:bool=False) -> dict:
     "Run `config` (optionally on a `model` and `data` object) in its folder under `out`: skip if finished, resume if interrupted."
     config, model, data = bind_objects(validate_config(config), model, data)
-    d = run_dir(config, out); files = RunFiles(d)
-    if files.finished(): return json.loads(files.result.read_text())
-    if files.config.is_file() and not _same_identity(d, config):
-        raise ConfigError(f"{str(d)!r} holds a run of a different config (hash collision?)")
-    p = TicketPipeline(config, d, progress=progress, model=model, data=data)     # checks model and data before writing anything
-    if files.checkpoint.is_file(): p.resume(files.checkpoint)
-    else: save_json(asdict(config), files.config)
-    res = p.run()
-    save_json(res, files.result)
-    return res
+    files = RunFiles(run_dir(config, out))
+    if files.result.is_file():                                   # finished: no lock, no data, no model needed
+        try: return read_result(files.folder, config)
+        except (OSError, ValueError): pass                       # looked at again under the lock
+    p = TicketPipeline(config, files.folder, progress=progress, model=model, data=data)   # checks model and data before writing anything
+    lock = RunLock(files.folder).acquire(wait=wait)
+    try:
+        res = _finished(files, config)                           # another process may have finished it meanwhile
+        if res is not None: return res
+        if files.config.is_file() and not _same_identity(files, config):
+            raise ConfigError(f"{str(files.folder)!r} holds a run of a different config (hash collision?)")
+        resumed = p.resume_latest()                              # the last good checkpoint, else a fresh start
+        if not resumed or not files.config.is_file(): save_json(asdict(config), files.config)
+        res = p.run()
+        save_json(res, files.result)
+        return res
+    finally: lock.release()
 
 def load_result(folder:str|Path) -> dict:
-    "The `result.json` of a finished run folder."
+    "The checked `result.json` of a finished run folder."
     p = RunFiles(folder).result
     if not p.is_file(): raise FileNotFoundError(f"{str(folder)!r} has no result.json (unfinished or not a run folder)")
-    return json.loads(p.read_text())
+    try: return read_result(folder)
+    except ValueError as e: raise ConfigError(f"{str(p)!r} is unreadable: {e}") from None
+
+# %% ../nbs/08_pipeline.ipynb #be399e69
+RUN_STATES = ('finished', 'in progress', 'resumable', 'corrupt', 'foreign', 'not started')
+_RUN_FILES = (RunFiles.CONFIG, RunFiles.RESULT, RunFiles.CHECKPOINT, RunFiles.PREVIOUS, RunFiles.LOCK)
+
+def inspect_run(folder:str|Path) -> tuple:
+    "`(state, detail)` of one run folder: one of `RUN_STATES`, and what it holds."
+    folder = Path(folder); files, lock = RunFiles(folder), RunLock(folder)
+    if lock.held_elsewhere(): return 'in progress', lock.holder()
+    if files.config.is_file():
+        try: cfg = json.loads(files.config.read_text()); assert isinstance(cfg, dict)
+        except Exception: return 'corrupt', 'config.json is unreadable; a rerun of its config writes it anew'
+        if config_hash(cfg) != folder.name.rpartition('_')[2]:
+            return 'foreign', f"its config.json hashes to {config_hash(cfg)}, not to the folder's name"
+    if files.result.is_file():
+        try: r = read_result(folder)
+        except (OSError, ValueError) as e: return 'corrupt', f"result.json: {e}; a rerun resumes or restarts it"
+        return 'finished', f"test accuracy {100 * r['test_acc']:.2f}%, sparsity {r['sparsity']['prunable']:.4f}"
+    bad = []
+    for path in (files.checkpoint, files.previous_checkpoint):
+        if not path.is_file(): continue
+        try:
+            ck = torch.load(path, map_location='cpu', weights_only=False)
+            st = ck['controller']['state']
+            return 'resumable', f"from {path.name}: epoch {st['epoch']}, phase {st['phase']}, cycle {st['cycle']}"
+        except Exception as e: bad.append(f"{path.name}: {type(e).__name__}")
+    if bad: return 'corrupt', f"{'; '.join(bad)}; a rerun restarts it"
+    return 'not started', ''
+
+def check_runs(folder:str|Path) -> list:
+    "`(run, state, detail)` for every run folder under `folder`."
+    folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    runs = sorted({p.parent for name in _RUN_FILES for p in folder.rglob(name)})
+    return [(str(d.relative_to(folder)), *inspect_run(d)) for d in runs]

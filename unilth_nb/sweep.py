@@ -8,8 +8,8 @@ import json, math, os, signal, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
-from .core import ConfigError, check_choice, save_json, atomic_write, import_modules, RunFiles
-from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule
+from .core import ConfigError, RunBusyError, check_choice, save_json, atomic_write, import_modules, RunFiles
+from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule, read_result
 from .training import progress_bar
 
 # %% auto #0
@@ -42,12 +42,13 @@ def _init_worker(threads:int):
     import torch; torch.set_num_threads(threads)
 
 def _run_one(job):
-    cfg, out = job
+    cfg, out, wait = job
     t = time.time()
     try:
         import_modules(cfg.get('imports', ()))          # a spawned worker has none of the parent's registrations
-        res = run(TicketConfig(**cfg), out, progress=False)
+        res = run(TicketConfig(**cfg), out, progress=False, wait=wait)
         return cfg, None, f"test {100*res['test_acc']:.1f}%, {res['cost']['total']['epochs']} epochs, {time.time() - t:.0f} s"
+    except RunBusyError as e: return cfg, 'busy', str(e)
     except Exception as e: return cfg, f"{type(e).__name__}: {e}", None
 
 def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=None, log=print, verbose:bool=False) -> dict:
@@ -58,18 +59,21 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
     todo = sorted([c for c in configs if c not in done], key=estimated_epochs, reverse=True)
     resumed = sum(RunFiles(run_dir(c, out)).checkpoint.is_file() for c in todo)
     log(f"sweep: {len(configs)} runs in {out}: {len(done)} finished already, {len(todo)} to run ({resumed} resumed from a checkpoint), {workers} worker(s)")
-    failures = []
-    jobs = [(asdict(c), str(out)) for c in todo]
+    failures, busy = [], []
     bar = progress_bar(total=len(configs), desc='sweep', enabled=progress, initial=len(done))
     n = len(done)
     def finished(cfg, err, msg):
         nonlocal n
+        if err == 'busy': busy.append(cfg); log(f"sweep: {msg}; coming back to it at the end"); return
         n += 1; bar.update(1); name = TicketConfig(**cfg).name
         if err: failures.append((name, err))
         if verbose: log(f"[{n}/{len(configs)}] {name}: {err or msg}")
-    if workers == 1 or len(jobs) <= 1:
-        for j in jobs: finished(*_run_one(j))
-    else:
+    # first pass: runs that another process holds are skipped; second pass: wait for them (they are usually finished by then)
+    for jobs in ([(asdict(c), str(out), False) for c in todo], None):
+        if jobs is None: jobs = [(cfg, str(out), True) for cfg in busy]; busy.clear()
+        if workers == 1 or len(jobs) <= 1:
+            for j in jobs: finished(*_run_one(j))
+            continue
         import multiprocessing as mp
         threads = max(1, (os.cpu_count() or 1) // workers)
         pool = mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(threads,))
@@ -86,19 +90,23 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
 
 # %% ../nbs/18_sweep.ipynb #20231a5f
 def collect(folder:str|Path):
-    "A DataFrame with one row per finished run under `folder`."
+    "A DataFrame with one row per finished run under `folder`; unfinished or unreadable runs are left out and named in `.attrs['skipped']`."
     import pandas as pd
-    rows = []
-    for p in sorted(Path(folder).rglob(RunFiles.RESULT)):
-        r = json.loads(p.read_text())
-        if 'preset' not in r or 'cost' not in r: continue
+    rows, skipped = [], []
+    for d in sorted({p.parent for name in (RunFiles.RESULT, RunFiles.CONFIG) for p in Path(folder).rglob(name)}):
+        if not (d/RunFiles.RESULT).is_file(): skipped.append((d.name, 'unfinished (no result.json)')); continue
+        try: r = read_result(d)
+        except (OSError, ValueError) as e: skipped.append((d.name, f"result.json unreadable: {e}")); continue
+        p = d/RunFiles.RESULT
         rows.append({'preset': r['preset'], 'dataset': r['dataset'], 'model': r['model'], 'seed': r['seed'],
                      'target_sparsity': r['target_sparsity'], 'sparsity': r['sparsity']['prunable'],
                      'sparsity_all': r['sparsity']['all_weights'], 'test_acc': r['test_acc'], 'val_acc': r['val_acc'],
                      'epochs': r['cost']['total']['epochs'], 'iterations': r['cost']['total']['iterations'],
                      'seconds': r['cost']['total']['seconds'], 'run': p.parent.name})
-    if not rows: raise FileNotFoundError(f"no finished run (result.json) under {str(folder)!r}")
-    return pd.DataFrame(rows)
+    if not rows: raise FileNotFoundError(f"no finished run (result.json) under {str(folder)!r}" + (f"; {len(skipped)} skipped" if skipped else ''))
+    df = pd.DataFrame(rows)
+    df.attrs['skipped'] = skipped                                   # (run, why) of each run folder left out
+    return df
 
 def summarize(df):
     "Mean / std / n of test accuracy and mean cost per preset and target sparsity, with best and tie marks."
@@ -184,10 +192,12 @@ def report(folder:str|Path, out:str|Path|None=None, seed:int|None=None, curve_sp
     out.mkdir(parents=True, exist_ok=True)
     df = collect(folder); sm = summarize(df); table = table_markdown(sm)
     atomic_write(out/'results.csv', lambda t: df.to_csv(t, index=False))
-    save_json({'runs': df.to_dict(orient='records'), 'summary': sm.to_dict(orient='records')}, out/'results.json')
+    skipped = df.attrs.get('skipped', [])
+    if skipped: table += f"\n\n{len(skipped)} run folder(s) left out (unfinished or unreadable; `unilth check` tells which)."
+    save_json({'runs': df.to_dict(orient='records'), 'summary': sm.to_dict(orient='records'), 'skipped': [list(x) for x in skipped]}, out/'results.json')
     atomic_write(out/'table.md', lambda t: Path(t).write_text(table + '\n'))
     ax = plot_accuracy_vs_sparsity(sm); ax.figure.tight_layout()
     atomic_write(out/'accuracy_vs_sparsity.png', lambda t: ax.figure.savefig(t, dpi=110, format='png')); plt.close(ax.figure)
     fig = plot_curves(folder, df, seed=seed if seed is not None else int(df.seed.min()), sparsity=curve_sparsity)
     atomic_write(out/'curves.png', lambda t: fig.savefig(t, dpi=90, format='png')); plt.close(fig)
-    return {'runs': df, 'summary': sm, 'table': table, 'files': [str(out/f) for f in ('results.csv', 'results.json', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png')]}
+    return {'runs': df, 'summary': sm, 'table': table, 'skipped': skipped, 'files': [str(out/f) for f in ('results.csv', 'results.json', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png')]}

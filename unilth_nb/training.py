@@ -119,7 +119,7 @@ def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|No
 
 @torch.no_grad()
 def evaluate(model:nn.Module, batches, *, mask:Mask|None=None, loss_fn=F.cross_entropy, device='cpu') -> dict:
-    "Mean loss and accuracy of `model` on `batches` (after zeroing the weights `mask` removes, if given)."
+    "Mean loss and accuracy of `model` on `batches` (after zeroing the weights `mask` removes, if given); NaN on no data."
     device = get_device(device)
     if mask is not None: mask.apply(model)
     model.eval()
@@ -128,7 +128,8 @@ def evaluate(model:nn.Module, batches, *, mask:Mask|None=None, loss_fn=F.cross_e
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         out = model(x)
         loss_sum += loss_fn(out, y, reduction='sum'); correct += (out.argmax(1) == y).sum(); n += len(y)
-    return {'loss': loss_sum.item() / max(n, 1), 'acc': correct.item() / max(n, 1)}
+    if n == 0: return {'loss': math.nan, 'acc': math.nan}             # never 0.0, as if it were a loss
+    return {'loss': loss_sum.item() / n, 'acc': correct.item() / n}
 
 # %% ../nbs/04_training.ipynb #2551f941
 class MetricsLog:
