@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run test install install-run install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full test install install-run install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ run: install-run
 	@echo; cat $(COMPARE)/table.md
 	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
 	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
+
+## the full comparison: nine presets, 10 seeds at 0.9/0.95/0.98 and 3 at 0.5/0.8 -> runs/compare-full/ (hours; resumable: rerun to go on)
+FULL := runs/compare-full
+WORKERS ?= 2
+run-full: install-run
+	@mkdir -p $(FULL)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(FULL)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
+	  -p out_dir $(FULL) -p workers $(WORKERS) -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.5, 0.8, 0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "seeds_per_sparsity": {"0.5": [0, 1, 2], "0.8": [0, 1, 2]}}'
+	@cat $(FULL)/table.md
 
 # copy the main job's report into nbs/results/compare/ (shown in the README); then `make readme`
 publish-results:

@@ -65,7 +65,7 @@ def test_sigkill_in_a_regularization_phase_then_resume_gives_the_same_result(tmp
         time.sleep(0.02)
     assert killed_in is not None, 'the run ended before it could be killed in a regularization phase'
     (folder,) = b.iterdir()
-    assert not (folder/'result.json').exists() and (folder/'checkpoint.pt').is_file()
+    assert not (folder/'result.json').exists() and (folder/'checkpoint.pt').is_file() and (folder/'checkpoint.prev.pt').is_file()
     r = unilth('run', '--out', str(b), *RESUME)
     assert r.returncode == 0, r.stderr
     ra = json.loads(next(a.glob('*/result.json')).read_text()); rb = json.loads((folder/'result.json').read_text())
@@ -85,7 +85,7 @@ def test_rerunning_a_finished_run_trains_nothing(tmp_path):
     assert snapshot(tmp_path) == before            # no file written, not even touched
 
 @pytest.mark.parametrize('args, message', [
-    (['--preset', 'lth2'], "unknown preset 'lth2'; allowed: lth, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch"),
+    (['--preset', 'lth2'], "unknown preset 'lth2'; allowed: lth, lrr, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch"),
     (['--dataset', 'imagenet'], "unknown dataset 'imagenet'; allowed: mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100"),
     (['--model', 'alexnet'], "unknown model 'alexnet'; allowed: mlp, cnn1d, lenet300"),
     (['--learning_rate', '0.1'], 'unrecognized arguments: --learning_rate 0.1'),

@@ -30,6 +30,7 @@ __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET
 # %% ../nbs/08_pipeline.ipynb #87895b6e
 PRESETS = {
     'lth':     dict(warmup='full', rewind_to='lth_default', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
+    'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
     'dlth':    dict(warmup='none', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=1),
     'dlth_iter': dict(warmup='none', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=5),
     'greg':    dict(warmup='full', rewind_to='none', select='magnitude', scope='layer', regularize='growing', cycles=1),
@@ -76,7 +77,7 @@ def identity(values:dict, cls=None) -> dict:
 @dataclass(frozen=True)
 class TicketConfig:
     "Everything that defines a run. `make_config` fills in the preset's switches and the dataset's budgets."
-    preset: str = 'unilth'          # lth, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch
+    preset: str = 'unilth'          # lth, lrr, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch
     dataset: str = 'mnist1d'        # a registered dataset: mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100, or yours
     model: str = 'cnn1d'            # a registered model: mlp, cnn1d, lenet300, resnet20/32/56, vgg11/16/19, resnet18/50, or yours
     model_args: str = '{}'          # JSON object of the model factory's keyword arguments, e.g. '{"width": 32}'
@@ -86,7 +87,7 @@ class TicketConfig:
     sparsity: float = 0.9           # target share of prunable weights removed, in [0, 1)
     seed: int = 0                   # seeds python, numpy, torch, the data split and the masks
     warmup: str = 'early_stop'      # full | early_stop | none
-    rewind_to: str = 'none'         # none | init | Nit | Nep | early_stop: where survivors restart after a prune
+    rewind_to: str = 'none'         # none | init | Nit | Nep | early_stop | schedule (weights kept, learning-rate schedule restarted): where survivors restart after a prune
     select: str = 'magnitude'       # magnitude | random
     scope: str = 'global'           # global | layer
     allocation: str = 'uniform'     # uniform | erk: layer densities of a random ticket
@@ -205,11 +206,11 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     for name, allowed in (('warmup', WARMUPS), ('select', SELECTS), ('scope', SCOPES), ('allocation', ALLOCATIONS),
                           ('regularize', REGULARIZES), ('shape', SHAPES), ('optimizer', OPTIMIZERS), ('schedule', SCHEDULES)):
         check_choice(name, getattr(c, name), allowed)
-    _check_steps('rewind_to', c.rewind_to, ('none', 'init', 'early_stop'))
+    _check_steps('rewind_to', c.rewind_to, ('none', 'init', 'early_stop', 'schedule'))
     _check_steps('ramp', c.ramp); _check_steps('stabilize', c.stabilize)
     if c.es_rewind != 'best' and not str(c.es_rewind).isdigit(): raise ConfigError(f"es_rewind must be 'best' or a number of epochs, got {c.es_rewind!r}")
     if c.rewind_to == 'early_stop' and c.warmup != 'early_stop': raise ConfigError("rewind_to 'early_stop' needs warmup 'early_stop'")
-    if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (it is a point of the warm-up)")
+    if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (a point of the warm-up, or its schedule)")
     for name in ('cycles', 'train_epochs', 'finetune', 'batch_size', 'seed'):
         v = getattr(c, name)
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0): raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
@@ -334,8 +335,8 @@ class TicketController:
         "The warm-up iteration that the survivors restart from (`None`: no rewind, or the early-stopping point)."
         c = self.cfg
         if c.rewind_to in ('none', 'early_stop'): return None
-        k = 0 if c.rewind_to == 'init' else parse_steps(c.rewind_to, self.steps_per_epoch, 'rewind_to')
-        if c.rewind_to != 'init' and k >= c.train_epochs * self.steps_per_epoch:
+        k = 0 if c.rewind_to in ('init', 'schedule') else parse_steps(c.rewind_to, self.steps_per_epoch, 'rewind_to')
+        if c.rewind_to not in ('init', 'schedule') and k >= c.train_epochs * self.steps_per_epoch:
             raise ConfigError(f"rewind_to {c.rewind_to!r} is at or past the end of the warm-up ({c.train_epochs} epochs = {c.train_epochs * self.steps_per_epoch} iterations)")
         return k
 
@@ -403,14 +404,14 @@ def start(self:TicketController):
     if st.phase != 'start': return
     if c.warmup == 'none':
         st.phase = 'warmup'
-        if self.rewind_k is not None: st.rewind_weights = clone_state(self.model.state_dict())
+        if self.rewind_k is not None and c.rewind_to != 'schedule': st.rewind_weights = clone_state(self.model.state_dict())
         return self._next_cycle()
     self._begin('warmup', c.lr, 0.0 if c.warmup == 'early_stop' else c.weight_decay, c.train_epochs * self.steps_per_epoch)
     if c.warmup == 'early_stop':
         extra = int(c.es_rewind) if c.es_rewind != 'best' else 0
         self.stopper, self.buffer = EarlyStopping(c.patience, c.min_delta), RewindBuffer(c.patience + 1 + extra)
         self.buffer.push(0, self.model, self.optimizer, None, self.batches, step=0)
-    if self.rewind_k == 0: st.rewind_weights = clone_state(self.model.state_dict())
+    if self.rewind_k == 0 and c.rewind_to != 'schedule': st.rewind_weights = clone_state(self.model.state_dict())
 
 @patch
 def before_step(self:TicketController):
@@ -517,7 +518,8 @@ def _prune(self:TicketController):
 @patch
 def _begin_retrain(self:TicketController):
     c, st = self.cfg, self.state
-    self.model.load_state_dict(st.rewind_weights); st.mask.apply(self.model)
+    if c.rewind_to != 'schedule': self.model.load_state_dict(st.rewind_weights)   # LRR keeps the trained weights
+    st.mask.apply(self.model)
     self._begin('retrain', c.lr, c.weight_decay, c.train_epochs * self.steps_per_epoch, offset=st.rewind_iter)
     self.notify('rewind')
     if self._retrain_steps() <= 0: self._next_cycle()      # the rewind point is the end of the schedule: nothing to retrain
@@ -639,6 +641,14 @@ class TicketPipeline:
         return self.result()
 
 # %% ../nbs/08_pipeline.ipynb #e5283439
+def _keep_previous(current:Path, previous:Path):
+    "Make `previous` the file `current` is now: a hard link (no copy, and `current` never goes missing), a rename where links fail."
+    tmp = previous.with_name(previous.name + '.link')
+    try:
+        if tmp.exists(): tmp.unlink()
+        os.link(current, tmp); os.replace(tmp, previous)
+    except OSError: os.replace(current, previous)
+
 @patch
 def checkpoint(self:TicketPipeline):
     "Append the new metrics rows to `metrics.csv`, keep the last checkpoint as `checkpoint.prev.pt`, save the state atomically."
@@ -647,7 +657,7 @@ def checkpoint(self:TicketPipeline):
     ck = {'format': 'unilth_nb.checkpoint', 'version': 2, 'config': self.cfg.canonical(), 'controller': self.ctl.state_dict(),
           'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(), 'rng': get_rng_state(),
           'data_epoch': self.data.train.epoch, 'n_rows': len(self.rows), 'seconds': self.seconds}
-    if self.files.checkpoint.is_file(): os.replace(self.files.checkpoint, self.files.previous_checkpoint)
+    if self.files.checkpoint.is_file(): _keep_previous(self.files.checkpoint, self.files.previous_checkpoint)
     save_torch(ck, self.files.checkpoint)
 
 @patch

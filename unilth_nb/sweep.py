@@ -5,6 +5,7 @@
 # %% ../nbs/18_sweep.ipynb #87149c00
 from __future__ import annotations
 import json, math, os, signal, sys, time
+import pandas as pd
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -13,8 +14,8 @@ from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_res
 from .training import progress_bar
 
 # %% auto #0
-__all__ = ['grid', 'estimated_epochs', 'sweep', 'collect', 'summarize', 'table_markdown', 'plot_accuracy_vs_sparsity',
-           'plot_curves', 'report']
+__all__ = ['grid', 'estimated_epochs', 'sweep', 'collect', 'mean_ci', 'paired_diff', 'summarize', 'table_markdown',
+           'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/18_sweep.ipynb #867745bd
 def grid(presets, sparsities, seeds, dataset:str='mnist1d', **overrides) -> list:
@@ -91,7 +92,6 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
 # %% ../nbs/18_sweep.ipynb #20231a5f
 def collect(folder:str|Path):
     "A DataFrame with one row per finished run under `folder`; unfinished or unreadable runs are left out and named in `.attrs['skipped']`."
-    import pandas as pd
     rows, skipped = [], []
     for d in sorted({p.parent for name in (RunFiles.RESULT, RunFiles.CONFIG) for p in Path(folder).rglob(name)}):
         if not (d/RunFiles.RESULT).is_file(): skipped.append((d.name, 'unfinished (no result.json)')); continue
@@ -108,59 +108,106 @@ def collect(folder:str|Path):
     df.attrs['skipped'] = skipped                                   # (run, why) of each run folder left out
     return df
 
-def summarize(df):
-    "Mean / std / n of test accuracy and mean cost per preset and target sparsity, with best and tie marks."
-    s = (df.groupby(['preset', 'target_sparsity'])
-           .agg(test_mean=('test_acc', 'mean'), test_std=('test_acc', lambda x: float(np.std(x, ddof=1)) if len(x) > 1 else 0.0),
-                n=('test_acc', 'size'), val_mean=('val_acc', 'mean'), sparsity=('sparsity', 'mean'), epochs=('epochs', 'mean'),
-                iterations=('iterations', 'mean'), seconds=('seconds', 'mean'))
-           .reset_index())
+def mean_ci(x, level:float=0.95) -> tuple:
+    "Mean of `x` and its `level` confidence interval (Student's t; NaN bounds for one value)."
+    from scipy import stats
+    x = np.asarray(x, dtype=float); m = float(x.mean())
+    if len(x) < 2: return m, math.nan, math.nan
+    lo, hi = stats.t.interval(level, len(x) - 1, loc=m, scale=stats.sem(x))
+    return m, float(lo), float(hi)
+
+def paired_diff(a, b, level:float=0.95) -> tuple:
+    "Mean of the paired differences `a - b` and its `level` confidence interval (paired t test)."
+    from scipy import stats
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = float((a - b).mean())
+    if len(a) < 2: return d, math.nan, math.nan
+    if np.all(a - b == d): return d, d, d                           # no spread: the interval is the point
+    ci = stats.ttest_rel(a, b).confidence_interval(level)
+    return d, float(ci.low), float(ci.high)
+
+def _paired(df, sp, p, q) -> tuple:
+    "Paired difference p - q of test accuracy at sparsity `sp`, over the seeds both have."
+    a = df[(df.preset == p) & (df.target_sparsity == sp)].set_index('seed').test_acc
+    b = df[(df.preset == q) & (df.target_sparsity == sp)].set_index('seed').test_acc
+    seeds = a.index.intersection(b.index)
+    return paired_diff(a[seeds], b[seeds]) if len(seeds) else (math.nan,) * 3
+
+def _excludes_zero(lo, hi) -> bool: return not (math.isnan(lo) or lo <= 0 <= hi)
+
+def summarize(df, baseline:str='lth'):
+    "Per preset and sparsity: mean, 95% CI, std, seeds, cost; paired differences against `baseline` and the best; best/tie marks."
+    rows = []
+    for (p, sp), g in df.groupby(['preset', 'target_sparsity'], sort=False):
+        m, lo, hi = mean_ci(g.test_acc)
+        rows.append(dict(preset=p, target_sparsity=sp, test_mean=m, ci_lo=lo, ci_hi=hi, test_std=float(np.std(g.test_acc, ddof=1)) if len(g) > 1 else 0.0,
+                         n=len(g), val_mean=g.val_acc.mean(), sparsity=g.sparsity.mean(), epochs=g.epochs.mean(), iterations=g.iterations.mean(),
+                         seconds=g.seconds.mean()))
+    s = pd.DataFrame(rows).sort_values(['preset', 'target_sparsity'], kind='stable').reset_index(drop=True)
+    for k in ('vs_base', 'vs_base_lo', 'vs_base_hi', 'vs_best', 'vs_best_lo', 'vs_best_hi'): s[k] = math.nan
     s['rank'] = ''
     for sp, g in s[s.preset != 'dense'].groupby('target_sparsity'):
-        best = g.loc[g.test_mean.idxmax()]
+        best = g.loc[g.test_mean.idxmax(), 'preset']
+        tied = []
         for i, r in g.iterrows():
-            s.loc[i, 'rank'] = 'best' if i == best.name else ('tie' if best.test_mean - r.test_mean < best.test_std + r.test_std else '')
+            if baseline in set(g.preset) and r.preset != baseline: s.loc[i, ['vs_base', 'vs_base_lo', 'vs_base_hi']] = _paired(df, sp, r.preset, baseline)
+            if r.preset != best:
+                d = _paired(df, sp, r.preset, best); s.loc[i, ['vs_best', 'vs_best_lo', 'vs_best_hi']] = d
+                if not _excludes_zero(d[1], d[2]): tied.append(i)
+        for i in tied: s.loc[i, 'rank'] = 'tie'
+        s.loc[g.index[g.preset == best][0], 'rank'] = 'tie' if tied else 'best'
     return s
 
-def table_markdown(summary) -> str:
-    "Presets x sparsities: test accuracy mean +- std (%), mean epochs; best in bold, ties marked with ~."
+def _pct(v, signed=False) -> str: return '' if v != v else (f"{100*v:+.1f}" if signed else f"{100*v:.1f}")
+
+def _cell(r) -> str:
+    "Mean [95% CI] (mean epochs), best in bold, a tie with the best marked ~."
+    ci = f" [{_pct(r.ci_lo)}, {_pct(r.ci_hi)}]" if r.ci_lo == r.ci_lo else ''
+    txt = f"{_pct(r.test_mean)}{ci} ({r.epochs:.0f} ep)"
+    return f"**{txt}**" if r['rank'] == 'best' else (f"~ {txt}" if r['rank'] == 'tie' else txt)
+
+def table_markdown(summary, baseline:str='lth') -> str:
+    "Presets x sparsities: mean test accuracy [95% CI] (%), mean epochs, marks; then the paired differences against `baseline` and the best."
     sps = sorted(summary[summary.preset != 'dense'].target_sparsity.unique())
-    lines = ['| preset | ' + ' | '.join(f'sparsity {s:g}' for s in sps) + ' |', '| --- |' + ' --- |' * len(sps)]
+    head = ['| preset | ' + ' | '.join(f'sparsity {s:g}' for s in sps) + ' |', '| --- |' + ' --- |' * len(sps)]
+    lines, diffs = list(head), list(head)
     for p in summary.preset.unique():
         g = summary[summary.preset == p]
-        if p == 'dense':
-            r = g.iloc[0]
-            lines.append(f"| dense (sparsity 0) | " + ' | '.join([f"{100*r.test_mean:.1f} +- {100*r.test_std:.1f} ({r.epochs:.0f} ep)"] * len(sps)) + ' |')
-            continue
-        cells = []
-        for s in sps:
-            r = g[g.target_sparsity == s]
-            if not len(r): cells.append(''); continue
-            r = r.iloc[0]
-            txt = f"{100*r.test_mean:.1f} +- {100*r.test_std:.1f} ({r.epochs:.0f} ep)"
-            cells.append(f"**{txt}**" if r['rank'] == 'best' else (f"~ {txt}" if r['rank'] == 'tie' else txt))
-        lines.append(f'| {p} | ' + ' | '.join(cells) + ' |')
+        if p == 'dense': lines.append('| dense (sparsity 0) | ' + ' | '.join([_cell(g.iloc[0])] * len(sps)) + ' |'); continue
+        by = {r.target_sparsity: r for _, r in g.iterrows()}
+        lines.append(f'| {p} | ' + ' | '.join(_cell(by[s]) if s in by else '' for s in sps) + ' |')
+        def d(r):
+            parts = []
+            if r.vs_base == r.vs_base: parts.append(f"vs {baseline} {_pct(r.vs_base, True)} [{_pct(r.vs_base_lo, True)}, {_pct(r.vs_base_hi, True)}]")
+            if r.vs_best == r.vs_best: parts.append(f"vs best {_pct(r.vs_best, True)} [{_pct(r.vs_best_lo, True)}, {_pct(r.vs_best_hi, True)}]")
+            return '; '.join(parts) or ('best' if r['rank'] == 'best' else '')
+        diffs.append(f'| {p} | ' + ' | '.join(d(by[s]) if s in by else '' for s in sps) + ' |')
     n = int(summary.n.max())
-    lines.append(f"\nTest accuracy (%), mean +- std over {n} seed(s), and mean training epochs. Per sparsity: best in bold; "
-                 "~ marks a tie with the best (difference below the sum of the two standard deviations).")
-    return '\n'.join(lines)
+    lines.append(f"\nTest accuracy (%): mean over {n} seed(s) [95% confidence interval, Student's t] (mean training epochs). Per sparsity, "
+                 "**bold**: best, its paired difference with every other preset excludes 0; ~: tied with the best (the paired 95% "
+                 "interval of the difference includes 0).")
+    diffs.append(f"\nPaired differences of test accuracy (percentage points), seed by seed (same init, split and data order), "
+                 f"mean [95% CI, paired t], against {baseline} and against the best preset of the sparsity.")
+    return '\n'.join(lines) + '\n\n' + '\n'.join(diffs)
 
 # %% ../nbs/18_sweep.ipynb #c2e7ec57
 def plot_accuracy_vs_sparsity(summary, ax=None, title:str|None=None):
-    "Test accuracy (mean +- std over seeds) against density on a log axis; dense as a band."
+    "Test accuracy (mean and 95% CI over seeds) against density on a log axis; dense as a band."
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(7, 4.2))[1]
     d = summary[summary.preset == 'dense']
     if len(d):
-        m, sd = d.test_mean.iloc[0], d.test_std.iloc[0]
-        ax.axhline(m, color='k', lw=1, label=f'dense ({100*m:.1f}%)'); ax.axhspan(m - sd, m + sd, color='k', alpha=0.08)
+        m, lo, hi = d.test_mean.iloc[0], d.ci_lo.iloc[0], d.ci_hi.iloc[0]
+        ax.axhline(m, color='k', lw=1, label=f'dense ({100*m:.1f}%)')
+        if lo == lo: ax.axhspan(lo, hi, color='k', alpha=0.08)
     for i, (p, g) in enumerate((k, v) for k, v in summary[summary.preset != 'dense'].groupby('preset', sort=False)):
         g = g.sort_values('target_sparsity')
-        ax.errorbar(1 - g.target_sparsity, g.test_mean, yerr=g.test_std, marker='o', ms=4, capsize=3, label=p, color=f'C{i}')
+        err = np.nan_to_num(np.array([g.test_mean - g.ci_lo, g.ci_hi - g.test_mean]))
+        ax.errorbar(1 - g.target_sparsity, g.test_mean, yerr=err, marker='o', ms=4, capsize=3, label=p, color=f'C{i}')
     sps = sorted(summary[summary.preset != 'dense'].target_sparsity.unique())
     ax.set_xscale('log'); ax.invert_xaxis()
     ax.set_xticks([1 - s for s in sps]); ax.set_xticklabels([f'{1-s:.3g}\n({100*s:g}%)' for s in sps], fontsize=8); ax.minorticks_off()
-    ax.set(xlabel='density of the prunable weights (sparsity), log scale', ylabel='test accuracy', title=title or 'accuracy vs sparsity')
+    ax.set(xlabel='density of the prunable weights (sparsity), log scale', ylabel='test accuracy', title=title or 'accuracy vs sparsity (mean, 95% CI over seeds)')
     ax.legend(fontsize=8); ax.grid(alpha=0.3)
     return ax
 
