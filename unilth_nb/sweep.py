@@ -52,11 +52,16 @@ def _run_one(job):
     except RunBusyError as e: return cfg, 'busy', str(e)
     except Exception as e: return cfg, f"{type(e).__name__}: {e}", None
 
+def _readable_result(c:TicketConfig, out:Path) -> bool:
+    "Whether the run of `c` under `out` has a readable result of its own config."
+    try: read_result(run_dir(c, out), c); return True
+    except (OSError, ValueError): return False
+
 def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=None, log=print, verbose:bool=False) -> dict:
     "Run `configs` under `out` in `workers` processes (finished runs are skipped); return counts and failures."
     out = Path(out)
     if not (isinstance(workers, int) and workers >= 1): raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
-    done = [c for c in configs if RunFiles(run_dir(c, out)).finished()]
+    done = [c for c in configs if _readable_result(c, out)]        # a corrupt result.json is run again (and moved aside)
     todo = sorted([c for c in configs if c not in done], key=estimated_epochs, reverse=True)
     resumed = sum(RunFiles(run_dir(c, out)).checkpoint.is_file() for c in todo)
     log(f"sweep: {len(configs)} runs in {out}: {len(done)} finished already, {len(todo)} to run ({resumed} resumed from a checkpoint), {workers} worker(s)")
