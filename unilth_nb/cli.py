@@ -44,8 +44,9 @@ def _add_config_options(p:argparse.ArgumentParser, skip=()):
     for f in fields(TicketConfig):
         if f.name in skip or f.name in NOT_OPTIONS: continue
         t = types[f.type if isinstance(f.type, str) else f.type.__name__]
+        bare = {'nargs': '?', 'const': 'on'} if f.name == 'compile' else {}     # `--compile` alone: torch.compile's default mode
         p.add_argument(f'--{f.name}', type=t, default=None, metavar=f.name.upper() if t is not _to_bool else 'BOOL',
-                       help=f"{helps.get(f.name, '')} (default: {defaults[f.name]!r}, or the preset's / dataset's)")
+                       help=f"{helps.get(f.name, '')} (default: {defaults[f.name]!r}, or the preset's / dataset's)", **bare)
 
 def build_parser() -> argparse.ArgumentParser:
     "The `unilth` argument parser with its sub-commands."

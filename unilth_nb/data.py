@@ -15,7 +15,7 @@ from .core import (ConfigError, check_choice, check_kwargs, make_generator, get_
 # %% auto #0
 __all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'default_root', 'DatasetEntry', 'register_dataset',
            'dataset_defaults', 'TensorBatches', 'Data', 'split_indices', 'read_idx', 'ImageDataset', 'DatasetBatches',
-           'build_data', 'get_data', 'data_digest']
+           'augment_images', 'DeviceImageBatches', 'build_data', 'get_data', 'data_digest']
 
 # %% ../nbs/02_data.ipynb #66823c6b
 _SPLIT_STREAM, _ORDER_STREAM = 1, 2   # generator streams derived from the seed
@@ -242,6 +242,61 @@ class DatasetBatches:
 
 ImageBatches = DatasetBatches   # the name of earlier versions
 
+# %% ../nbs/02_data.ipynb #66701452
+def augment_images(x:torch.Tensor, mean:torch.Tensor, std:torch.Tensor, offsets:torch.Tensor|None=None,
+                   flips:torch.Tensor|None=None, pad:int=4, channels_last:bool=False) -> torch.Tensor:
+    "uint8 images `x` (N, C, H, W) normalized per channel and, given `offsets` (N, 2) and `flips` (N,), cropped from a `pad`-pixel zero border and flipped, on `x`'s device."
+    img = (x.float() / 255 - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+    if offsets is None: return img.contiguous(memory_format=torch.channels_last) if channels_last else img
+    n, c, h, w = img.shape
+    padded = torch.nn.functional.pad(img, (pad, pad, pad, pad)).permute(0, 2, 3, 1)      # (N, H+2p, W+2p, C)
+    rows = offsets[:, :1] + torch.arange(h, device=x.device)
+    cols = offsets[:, 1:] + torch.arange(w, device=x.device)
+    if flips is not None: cols = torch.where(flips[:, None], cols.flip(1), cols)
+    out = padded[torch.arange(n, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]   # (N, H, W, C)
+    out = out.permute(0, 3, 1, 2)                                           # NCHW, stored channels-last
+    return out if channels_last else out.contiguous()
+
+class DeviceImageBatches:
+    "Minibatches of uint8 images kept on `device`: shuffle, normalisation and CIFAR-style augmentation per batch on the device, seeded from `(seed, epoch)`."
+    def __init__(self, x:torch.Tensor, y:torch.Tensor, mean, std, batch_size:int, shuffle:bool=False, augment:bool=False,
+                 seed:int=0, drop_last:bool=False, device='cpu'):
+        if len(x) != len(y): raise ConfigError(f"x and y differ in length: {len(x)} != {len(y)}")
+        self.x, self.y = x, y
+        self.mean, self.std = torch.as_tensor(mean, dtype=torch.float32).flatten(), torch.as_tensor(std, dtype=torch.float32).flatten()
+        self.bs, self.shuffle, self.augment, self.seed, self.drop_last = int(batch_size), shuffle, augment, seed, drop_last
+        self.epoch, self.channels_last = 0, False
+        self.to(device)
+
+    def to(self, device):
+        "Move the images (uint8, once) and the labels to `device`."
+        self.x, self.y, self.mean, self.std = (t.to(device) for t in (self.x, self.y, self.mean, self.std)); return self
+    def set_epoch(self, epoch:int): self.epoch = int(epoch)
+    def __len__(self): return len(self.x) // self.bs if self.drop_last else -(-len(self.x) // self.bs)
+    def peek(self, n:int=2) -> torch.Tensor:
+        "The first `n` examples, normalized, without touching the epoch or any random stream."
+        return augment_images(self.x[:n], self.mean, self.std)
+    def update_digest(self, h):
+        "Feed the images, labels, statistics and batching to hash `h`."
+        for t in (self.x, self.y, self.mean, self.std): update_digest(h, t)
+        update_digest(h, torch.tensor([self.bs, int(self.shuffle), int(self.augment), int(self.drop_last)]))
+
+    def draws(self, epoch:int) -> tuple:
+        "Epoch `epoch`'s order, crop offsets and flips (`ImageDataset.draw_augmentation`'s draws, then the order)."
+        g, n = make_generator(self.seed, _ORDER_STREAM, epoch), len(self.x)
+        offsets = flips = None
+        if self.augment: offsets, flips = torch.randint(0, 9, (n, 2), generator=g), torch.rand(n, generator=g) < 0.5
+        order = torch.randperm(n, generator=g) if self.shuffle else None
+        return order, offsets, flips
+
+    def __iter__(self):
+        order, offsets, flips = (t.to(self.x.device, non_blocking=True) if t is not None else None for t in self.draws(self.epoch))
+        self.epoch += 1
+        for i in range(len(self)):
+            j = order[i*self.bs:(i+1)*self.bs] if order is not None else slice(i*self.bs, (i+1)*self.bs)
+            yield (augment_images(self.x[j], self.mean, self.std, offsets[j] if offsets is not None else None,
+                                  flips[j] if flips is not None else None, channels_last=self.channels_last), self.y[j])
+
 # %% ../nbs/02_data.ipynb #650e3c45
 _SPLIT_KEYS, _OPTION_KEYS = ('train', 'val', 'test'), ('num_classes', 'images', 'augment', 'num_workers')
 
@@ -275,11 +330,18 @@ def _num_classes_of(owner:str, ds) -> int:
     raise ConfigError(f"{owner}: cannot tell the number of classes of a {type(ds).__name__} without reading all of it; "
                       f"return 'num_classes' in the loader's dict (or give the Dataset a 'classes' or 'targets' attribute)")
 
+def _fits_on_device(nbytes:int, device) -> bool:
+    "True on a CUDA device with more than twice `nbytes` free (the images then live there); never on the CPU."
+    device = torch.device(device)
+    if device.type != 'cuda': return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return 2 * nbytes < free
+
 def _input_shape(s) -> tuple: return tuple(s[0].shape[1:]) if isinstance(s, tuple) else tuple(torch.as_tensor(s[0][0]).shape)
 
 def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, batch_size:int|None=None,
-               eval_batch_size:int=1000, num_workers:int|None=None, device='cpu') -> Data:
-    "Seeded train / validation / test batches from a loader's output `{'train', 'test'[, 'val', 'num_classes', 'images', 'augment', 'num_workers']}`."
+               eval_batch_size:int=1000, num_workers:int|None=None, device='cpu', on_device:bool|None=None) -> Data:
+    "Seeded train / validation / test batches from a loader's output `{'train', 'test'[, 'val', 'num_classes', 'images', 'augment', 'num_workers']}`; uint8 images on the device when `on_device` (None: on CUDA, if they fit)."
     owner = f"dataset {name!r}"
     if not isinstance(out, dict): raise ConfigError(f"{owner}: the loader must return a dict with 'train' and 'test', got {type(out).__name__}")
     for k in ('train', 'test'):
@@ -309,7 +371,10 @@ def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, 
         xf = splits['train'][0].float() / 255
         mean, std = xf.mean(dim=(0, 2, 3)), xf.std(dim=(0, 2, 3)).clamp_min(1e-3)
         workers = min(4, os.cpu_count() or 1) if num_workers is None else num_workers
-        mk = lambda k, b, sh: DatasetBatches(ImageDataset(*splits[k], mean, std, bool(out.get('augment')) and k == 'train'), b, shuffle=sh, seed=seed, num_workers=workers)
+        aug = bool(out.get('augment'))
+        if on_device is None: on_device = _fits_on_device(sum(s[0].nbytes for s in splits.values()), device)
+        if on_device: mk = lambda k, b, sh: DeviceImageBatches(*splits[k], mean, std, b, shuffle=sh, augment=aug and k == 'train', seed=seed, device=device)
+        else: mk = lambda k, b, sh: DatasetBatches(ImageDataset(*splits[k], mean, std, aug and k == 'train'), b, shuffle=sh, seed=seed, num_workers=workers)
     else:
         workers = int(out.get('num_workers', 0)) if num_workers is None else num_workers
         mk = lambda k, b, sh: (TensorBatches(*splits[k], b, shuffle=sh, seed=seed).to(device) if isinstance(splits[k], tuple)
@@ -319,7 +384,7 @@ def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, 
     return Data(name, train, val, test, shapes['train'], num_classes, {k: sizes[k] for k in _SPLIT_KEYS})
 
 def get_data(name:str='mnist1d', seed:int=0, val_fraction:float=0.1, batch_size:int|None=None, eval_batch_size:int=1000,
-             num_workers:int|None=None, device='cpu', **data_args) -> Data:
+             num_workers:int|None=None, device='cpu', on_device:bool|None=None, **data_args) -> Data:
     "Seeded train / validation / test batches of registered dataset `name`; `data_args` go to its loader."
     check_choice('dataset', name, DATASETS)
     entry = DATASETS[name]
@@ -332,7 +397,7 @@ def get_data(name:str='mnist1d', seed:int=0, val_fraction:float=0.1, batch_size:
     except (ConfigError, FileNotFoundError): raise
     except Exception as e:
         raise ConfigError(f"dataset {name!r}: its loader failed: {type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}") from None
-    return build_data(out, name, seed, val_fraction, batch_size or entry.defaults.get('batch_size'), eval_batch_size, num_workers, device)
+    return build_data(out, name, seed, val_fraction, batch_size or entry.defaults.get('batch_size'), eval_batch_size, num_workers, device, on_device)
 
 def _load_mnist1d(seed:int=0, root:str|None=None) -> dict:
     "MNIST-1D (the package's default arguments), generated offline and cached under `root`."

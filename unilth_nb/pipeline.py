@@ -16,7 +16,7 @@ from .masks import (Mask, prune_magnitude, prune_random, sparsity_report, SCOPES
 from .data import get_data, build_data, data_digest, dataset_defaults, Data, DATASETS, GENERIC_BATCH_SIZE
 from .models import get_model, check_model_input, model_digest, MODELS
 from .training import (MaskEnforcer, make_optimizer, lr_factor, train_epoch, evaluate, progress_bar,
-                                MetricsLog, OPTIMIZERS, SCHEDULES)
+                                MetricsLog, OPTIMIZERS, SCHEDULES, resolve_execution, make_scaler, PRECISIONS, COMPILE_MODES)
 from .regularization import Growth, GrowingL2, SHAPES
 from .early_stopping import EarlyStopping, RewindBuffer, clone_state
 
@@ -67,7 +67,7 @@ DATASET_DEFAULTS['cifar100'] = DATASET_DEFAULTS['cifar10']
 # A dataset of yours without registered defaults gets this budget (the digits one: a small-data recipe).
 GENERIC_DEFAULTS = dict(DATASET_DEFAULTS['digits'], batch_size=GENERIC_BATCH_SIZE)
 
-IDENTITY_EXCLUDED = ('device', 'imports')   # how a run is run, not what it computes: never part of the hash
+IDENTITY_EXCLUDED = ('device', 'imports', 'precision', 'channels_last', 'compile')   # how a run is run, not what it computes: never part of the hash
 
 def identity(values:dict, cls=None) -> dict:
     "The fields of a config (as a dict) that name its run: those that differ from their defaults, less `IDENTITY_EXCLUDED`."
@@ -123,6 +123,9 @@ class TicketConfig:
     prune_exclude: str = ''         # comma-separated module / parameter name patterns removed from them
     log_test: bool = True           # log test accuracy every epoch (for plots only; never used to choose)
     device: str = 'auto'            # auto | cpu | cuda | cuda:N | mps (not part of the run's identity)
+    precision: str = 'auto'         # auto (bf16 on CUDA, fp32 elsewhere) | fp32 | bf16 | fp16: autocast (fp16 with a GradScaler); not part of the identity
+    channels_last: str = 'auto'     # auto (on for 2-D conv nets on CUDA) | on | off: NHWC memory format; not part of the identity
+    compile: str = 'off'            # off | on | reduce-overhead (CUDA graphs) | max-autotune: torch.compile's mode; not part of the identity
     imports: tuple = ()             # modules / .py files imported first (--import); recorded, not part of the identity
 
     def __post_init__(self):
@@ -204,7 +207,8 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     elif c.model_args != '{}': raise ConfigError("model_args apply to a registered model, not to a model object (build the object with them)")
     check_fraction('sparsity', c.sparsity)
     for name, allowed in (('warmup', WARMUPS), ('select', SELECTS), ('scope', SCOPES), ('allocation', ALLOCATIONS),
-                          ('regularize', REGULARIZES), ('shape', SHAPES), ('optimizer', OPTIMIZERS), ('schedule', SCHEDULES)):
+                          ('regularize', REGULARIZES), ('shape', SHAPES), ('optimizer', OPTIMIZERS), ('schedule', SCHEDULES),
+                          ('precision', PRECISIONS), ('channels_last', ('auto', 'on', 'off'))):
         check_choice(name, getattr(c, name), allowed)
     _check_steps('rewind_to', c.rewind_to, ('none', 'init', 'early_stop', 'schedule'))
     _check_steps('ramp', c.ramp); _check_steps('stabilize', c.stabilize)
@@ -226,6 +230,7 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     if not (isinstance(c.interval, int) and c.interval >= 1): raise ConfigError(f"interval must be an integer >= 1, got {c.interval!r}")
     if c.milestones and not all(m.strip().isdigit() for m in c.milestones.split(',')): raise ConfigError(f"milestones must be comma-separated epochs, got {c.milestones!r}")
     if not 0 <= c.val_fraction < 1: raise ConfigError(f"val_fraction must lie in [0, 1), got {c.val_fraction!r}")
+    check_choice('compile', c.compile, COMPILE_MODES)
     get_device(c.device)
     return c
 
@@ -594,15 +599,34 @@ class TicketPipeline:
         self.model = (copy.deepcopy(model) if model is not None else
                       get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)).to(self.device)
         check_model_input(self.model, self.data.peek(2).to(self.device), self.data.num_classes, c.model)
+        self.execution = dict(device=str(self.device), **resolve_execution(self.device, c.precision, c.channels_last, self.model), compile=c.compile)
+        if self.execution['channels_last']:
+            self.model.to(memory_format=torch.channels_last)
+            for b in (data.train, data.val, data.test):
+                if hasattr(b, 'channels_last'): b.channels_last = True    # device batches come channels-last already
+        self.scaler = make_scaler(self.device, self.execution['precision'])
         if c.warmup == 'early_stop' and not self.data.sizes['val']:
             raise ConfigError(f"preset {c.preset!r} stops early on the validation loss, but the validation split is empty "
                               f"(val_fraction {c.val_fraction}): give val_fraction > 0 or a 'val' split")
         self.optimizer = make_optimizer(self.model, c.optimizer, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
         self.ctl = TicketController(self.model, self.optimizer, config=c, steps_per_epoch=len(self.data.train),
                                     evaluate=self._val_acc, batches=self.data.train, listener=self._saved)
+        # the loops call `self.net`: the compiled model (same parameters; masks and the force act outside its graph) or the model itself
+        self.net = self.model if c.compile == 'off' else torch.compile(self.model, mode=None if c.compile == 'on' else c.compile)
         self.rows, self.seconds, self._rows_written, self._bar = [], 0.0, 0, None
 
-    def _val_acc(self) -> float: return evaluate(self.model, self.data.val, device=self.device)['acc']
+    def evaluate(self, batches) -> dict:
+        "Loss and accuracy of the model on `batches`, in the run's precision and memory format."
+        ex = self.execution
+        return evaluate(self.net, batches, device=self.device, precision=ex['precision'], channels_last=ex['channels_last'], cudagraphs=self._cudagraphs)
+    def train_epoch(self) -> dict:
+        "One epoch of the controller's phase (the loop `benchmarks/gpu_speed.py` times)."
+        ex = self.execution
+        return train_epoch(self.net, self.data.train, self.optimizer, controller=self.ctl, device=self.device,
+                           precision=ex['precision'], scaler=self.scaler, channels_last=ex['channels_last'], cudagraphs=self._cudagraphs)
+    @property
+    def _cudagraphs(self) -> bool: return self.cfg.compile == 'reduce-overhead' and self.device.type == 'cuda'
+    def _val_acc(self) -> float: return self.evaluate(self.data.val)['acc']
 
     def _saved(self, event:str, ctl:TicketController):
         "Keep the controller's milestones in the run folder: the random ticket, each cycle's mask, the stage-1 weights."
@@ -615,10 +639,10 @@ class TicketPipeline:
         "Train one epoch (the controller's phase), validate, log a row, end the epoch in the controller."
         ctl, t = self.ctl, time.perf_counter()
         phase, st = ctl.phase, ctl.state
-        tr = train_epoch(self.model, self.data.train, self.optimizer, controller=ctl, device=self.device)
-        va = evaluate(self.model, self.data.val, device=self.device)
+        tr = self.train_epoch()
+        va = self.evaluate(self.data.val)
         r = dict(phase=phase, cycle=st.cycle, epoch=st.epoch + 1, train_loss=tr['train_loss'], val_loss=va['loss'], val_acc=va['acc'],
-                 test_acc=evaluate(self.model, self.data.test, device=self.device)['acc'] if self.cfg.log_test else None,
+                 test_acc=self.evaluate(self.data.test)['acc'] if self.cfg.log_test else None,
                  sparsity=st.mask.sparsity(), lam=ctl.lam if phase == 'regularize' else 0.0, lr=self.optimizer.param_groups[0]['lr'])
         secs = time.perf_counter() - t
         self.seconds += secs; r['wall_time'] = self.seconds
@@ -656,7 +680,8 @@ def checkpoint(self:TicketPipeline):
     self._append_rows()
     ck = {'format': 'unilth_nb.checkpoint', 'version': 2, 'config': self.cfg.canonical(), 'controller': self.ctl.state_dict(),
           'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(), 'rng': get_rng_state(),
-          'data_epoch': self.data.train.epoch, 'n_rows': len(self.rows), 'seconds': self.seconds}
+          'data_epoch': self.data.train.epoch, 'n_rows': len(self.rows), 'seconds': self.seconds,
+          'scaler': self.scaler.state_dict() if self.scaler is not None else None}
     if self.files.checkpoint.is_file(): _keep_previous(self.files.checkpoint, self.files.previous_checkpoint)
     save_torch(ck, self.files.checkpoint)
 
@@ -713,6 +738,7 @@ def _load(self:TicketPipeline, ck:dict):
     self.model.load_state_dict(ck['model']); self.optimizer.load_state_dict(ck['optimizer'])
     self.ctl.load_state_dict(ck['controller'])
     self.data.train.set_epoch(ck['data_epoch']); set_rng_state(ck['rng'])
+    if self.scaler is not None and ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
     return self
 
 # %% ../nbs/08_pipeline.ipynb #7c1e61ad
@@ -723,11 +749,11 @@ def _stop(self:TicketPipeline) -> bool: return bool(self.callback and self.callb
 def result(self:TicketPipeline) -> dict:
     "Final test accuracy (the test split's only read that counts), sparsity, costs and events."
     c, rep = self.cfg, self.ctl.report()
-    test = evaluate(self.model, self.data.test, device=self.device); val = evaluate(self.model, self.data.val, device=self.device)
+    test, val = self.evaluate(self.data.test), self.evaluate(self.data.val)
     return {'format': 'unilth_nb.result', 'version': 1, 'preset': c.preset, 'name': c.name, 'hash': c.hash, 'dataset': c.dataset, 'model': c.model, 'seed': c.seed,
             'target_sparsity': c.sparsity, 'test_acc': test['acc'], 'test_loss': test['loss'], 'val_acc': val['acc'],
             'sparsity': rep['sparsity'], 'prunable': rep['prunable'], 'cycles': rep['cycles'], 'cost': rep['cost'],
-            'prune_events': rep['prune_events'], 'stage1': rep['stage1'], 'config': {**asdict(c), 'imports': list(c.imports)}}
+            'prune_events': rep['prune_events'], 'stage1': rep['stage1'], 'execution': self.execution, 'config': {**asdict(c), 'imports': list(c.imports)}}
 
 # %% ../nbs/08_pipeline.ipynb #8a45f2b3
 def run_dir(config:TicketConfig, out:str|Path='runs') -> Path:

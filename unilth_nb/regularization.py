@@ -66,7 +66,7 @@ class GrowingL2:
         params = dict(model.named_parameters())
         self.target, self.growth, self.iteration = target, growth, 0
         self.params = [params[n] for n in target]
-        self.masks = [target[n].to(device=p.device, dtype=p.dtype) for n, p in zip(target, self.params)]
+        self.masks = [torch.empty_like(p).copy_(target[n]) for n, p in zip(target, self.params)]   # p's dtype, device and memory format
 
     @property
     def lam(self) -> float: return self.growth.lam(self.iteration)

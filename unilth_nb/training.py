@@ -14,8 +14,9 @@ from .data import get_data
 from .models import get_model
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'make_optimizer', 'lr_factor', 'make_scheduler', 'MaskEnforcer', 'DivergedError',
-           'progress_bar', 'train_epoch', 'evaluate', 'MetricsLog', 'fit', 'train_dense', 'dense_vs_sparse']
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'COMPILE_MODES', 'make_optimizer', 'lr_factor', 'make_scheduler',
+           'MaskEnforcer', 'resolve_execution', 'autocast', 'make_scaler', 'DivergedError', 'progress_bar',
+           'train_epoch', 'evaluate', 'MetricsLog', 'fit', 'train_dense', 'dense_vs_sparse']
 
 # %% ../nbs/04_training.ipynb #fc58d4b5
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
@@ -54,7 +55,7 @@ class MaskEnforcer:
         params = dict(model.named_parameters())
         self.mask = mask
         self.params = [params[n] for n in mask]
-        self.masks = [mask[n].to(device=p.device, dtype=p.dtype) for n, p in zip(mask, self.params)]
+        self.masks = [torch.empty_like(p).copy_(mask[n]) for n, p in zip(mask, self.params)]   # p's dtype, device and memory format
         self.apply_weights()
         if optimizer is not None: self.apply_state(optimizer)
 
@@ -76,6 +77,34 @@ class MaskEnforcer:
             for v in optimizer.state.get(p, {}).values():
                 if torch.is_tensor(v) and v.shape == p.shape: v.mul_(m)
 
+# %% ../nbs/04_training.ipynb #dc9c11da
+PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
+COMPILE_MODES = ('off', 'on', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')
+_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def resolve_execution(device, precision:str='auto', channels_last:str='auto', model:nn.Module|None=None) -> dict:
+    "The precision ('fp32', 'bf16', 'fp16') and memory format (channels-last or not) that `auto` means on `device` for `model`."
+    device = get_device(device)
+    check_choice('precision', precision, PRECISIONS); check_choice('channels_last', channels_last, ('auto', 'on', 'off'))
+    cuda = device.type == 'cuda'
+    if precision == 'auto': precision = 'bf16' if cuda and torch.cuda.is_bf16_supported() else 'fp32'
+    conv2d = model is not None and any(isinstance(m, nn.Conv2d) for m in model.modules())
+    cl = (cuda and conv2d) if channels_last == 'auto' else channels_last == 'on'
+    return {'precision': precision, 'channels_last': bool(cl)}
+
+def autocast(device, precision:str='fp32'):
+    "`torch.autocast` for `precision` on `device`'s type (disabled for fp32)."
+    device = get_device(device)
+    return torch.autocast(device.type, dtype=_DTYPES.get(precision, torch.float32), enabled=precision in _DTYPES)
+
+def make_scaler(device, precision:str='fp32'):
+    "A `GradScaler` for fp16, else None."
+    return torch.amp.GradScaler(get_device(device).type) if precision == 'fp16' else None
+
+def _to_device(x, device, channels_last:bool):
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
+
 # %% ../nbs/04_training.ipynb #5df190f9
 class DivergedError(RuntimeError):
     "Training produced a non-finite loss."
@@ -90,26 +119,30 @@ def progress_bar(iterable=None, total=None, desc=None, enabled:bool|None=None, *
 
 def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|None=None, grad_hooks:Iterable[Callable]=(),
                 scheduler=None, controller=None, loss_fn=F.cross_entropy, device='cpu', progress:bool|None=False, desc:str|None=None,
-                flush_denormal:bool=True, max_iters:int|None=None) -> dict:
-    "Train `model` for one pass over `batches` (at most `max_iters` steps); return mean train loss and accuracy, iterations and seconds."
+                flush_denormal:bool=True, max_iters:int|None=None, precision:str='fp32', scaler=None, channels_last:bool=False,
+                cudagraphs:bool=False) -> dict:
+    "Train `model` for one pass over `batches` (at most `max_iters` steps) in `precision`; return mean train loss and accuracy, iterations and seconds."
     device = get_device(device); model.train()
     if device.type == 'cpu' and flush_denormal: torch.set_flush_denormal(True)
     start, n_seen, iters = time.perf_counter(), 0, 0
     loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
     for x, y in progress_bar(batches, total=len(batches), desc=desc, enabled=progress):
         if max_iters is not None and iters >= max_iters: break
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        out = model(x); loss = loss_fn(out, y)
+        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
+        if cudagraphs: torch.compiler.cudagraph_mark_step_begin()          # a new step of a model compiled with CUDA graphs
+        with autocast(device, precision): out = model(x); loss = loss_fn(out, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if scaler is None: loss.backward()
+        else: scaler.scale(loss).backward(); scaler.unscale_(optimizer)     # true gradients for the mask and the force
         if enforcer is not None: enforcer.apply_grads()
         for hook in grad_hooks: hook(model)
         if controller is not None: controller.before_step()
-        optimizer.step()
+        if scaler is None: optimizer.step()
+        else: scaler.step(optimizer); scaler.update()
         if enforcer is not None: enforcer.apply_weights()
         if controller is not None: controller.after_step()
         if scheduler is not None: scheduler.step()
-        loss_sum += loss.detach() * len(y); correct += (out.detach().argmax(1) == y).sum()
+        loss_sum += loss.detach().float() * len(y); correct += (out.detach().argmax(1) == y).sum()
         n_seen += len(y); iters += 1
         if controller is not None and controller.epoch_complete: break
     train_loss = loss_sum.item() / max(n_seen, 1)
@@ -118,16 +151,18 @@ def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|No
             'seconds': time.perf_counter() - start}
 
 @torch.no_grad()
-def evaluate(model:nn.Module, batches, *, mask:Mask|None=None, loss_fn=F.cross_entropy, device='cpu') -> dict:
+def evaluate(model:nn.Module, batches, *, mask:Mask|None=None, loss_fn=F.cross_entropy, device='cpu', precision:str='fp32',
+             channels_last:bool=False, cudagraphs:bool=False) -> dict:
     "Mean loss and accuracy of `model` on `batches` (after zeroing the weights `mask` removes, if given); NaN on no data."
     device = get_device(device)
     if mask is not None: mask.apply(model)
     model.eval()
     loss_sum, correct, n = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0
     for x, y in batches:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        out = model(x)
-        loss_sum += loss_fn(out, y, reduction='sum'); correct += (out.argmax(1) == y).sum(); n += len(y)
+        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
+        if cudagraphs: torch.compiler.cudagraph_mark_step_begin()
+        with autocast(device, precision): out = model(x)
+        loss_sum += loss_fn(out.float(), y, reduction='sum'); correct += (out.argmax(1) == y).sum(); n += len(y)
     if n == 0: return {'loss': math.nan, 'acc': math.nan}             # never 0.0, as if it were a loss
     return {'loss': loss_sum.item() / n, 'acc': correct.item() / n}
 
