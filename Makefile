@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full test install install-run install-dev export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full test install install-run install-dev install-lab lab test-lab chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ $(VENV)/.installed-dev: $(BIN)/python setup.py settings.ini constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@ $(VENV)/.installed $(VENV)/.installed-run
 
+$(VENV)/.installed-lab: $(BIN)/python setup.py settings.ini constraints.txt
+	$(PIP) -e ".[experiments,lab,tensorboard]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (unilth_nb)" >/dev/null
+	touch $@ $(VENV)/.installed $(VENV)/.installed-run
+
 install: $(VENV)/.installed
 install-run: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
+install-lab: $(VENV)/.installed-lab
 
 ## main job: compare.ipynb through papermill on MNIST-1D cnn1d (6 presets x 5 sparsities x 3 seeds) -> runs/compare/
 COMPARE := runs/compare
@@ -55,8 +61,24 @@ publish-results:
 	mkdir -p nbs/results/compare
 	cp $(COMPARE)/table.md $(COMPARE)/results.json $(COMPARE)/results.csv $(COMPARE)/accuracy_vs_sparsity.png $(COMPARE)/curves.png nbs/results/compare/
 
-## tests: notebooks and library in sync, README up to date, notebook tests, pytest
-test: install-dev check-sync check-readme nbtest pytest
+## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered
+LAB_PORT ?= 8888
+lab: install-lab
+	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=nbs \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+## tests: notebooks and library in sync, README up to date, notebook tests, pytest, the notebooks in a real browser
+test: install-dev check-sync check-readme nbtest pytest test-lab
+
+# Debian's chromium for the browser tests, installed with apt when missing (needs root); without it the tests say SKIPPED
+chromium:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no chromium and no root/apt to install it"; fi; }
+
+# JupyterLab headless + Chromium: open index.ipynb and 01_masks.ipynb, run every cell through the UI, check the outputs
+test-lab: install-dev chromium
+	$(BIN)/python tests/lab_check.py
 
 export: install-dev
 	$(BIN)/nbdev_export

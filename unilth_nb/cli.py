@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #055f40aa
 from __future__ import annotations
-import argparse, inspect, json, re, sys
+import argparse, inspect, json, os, re, sys
 from dataclasses import fields
 from pathlib import Path
 from .core import ConfigError, StorageError, RunBusyError, import_modules, import_spec
@@ -33,6 +33,10 @@ class _Parser(argparse.ArgumentParser):
 
 NOT_OPTIONS = ('imports', 'model_digest', 'data_digest')   # --import sets the first; run(model=, data=) the others
 
+def _add_tensorboard_option(p:argparse.ArgumentParser):
+    p.add_argument('--tensorboard', action='store_true', help="also write TensorBoard event files into each run folder "
+                   "(not part of the config; same as UNILTH_TENSORBOARD=1; needs pip install 'unilth_nb[tensorboard]')")
+
 def _add_import_option(p:argparse.ArgumentParser):
     p.add_argument('--import', dest='imports', action='append', default=[], metavar='MODULE_OR_FILE',
                    help='a module name or a .py file to import first (repeatable), e.g. one that calls register_model / '
@@ -60,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--quiet', action='store_true', help='no progress bar')
     r.add_argument('--json', action='store_true', help='print the whole result.json')
     r.add_argument('--wait', action='store_true', help='if another process is running this config, wait for it (default: exit 3)')
+    _add_tensorboard_option(r)
     w = sub.add_parser('sweep', help='run a grid of presets x sparsities x seeds in worker processes (resumable)',
                        description='Run every preset x sparsity x seed under --out (finished runs are skipped, interrupted ones resume). '
                                    'Ctrl-C stops it; the same command then computes only what is missing.')
@@ -69,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument('--workers', type=int, default=1, help='worker processes (default: 1)')
     w.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
     w.add_argument('--quiet', action='store_true', help='no progress bar')
+    _add_tensorboard_option(w)
     _add_config_options(w, skip=('preset', 'sparsity', 'seed')); _add_import_option(w)
     rp = sub.add_parser('report', help='the table and the plots of the finished runs in a folder (no training)',
                         description='Read every result.json under DIR and write results.csv, results.json, table.md, '
@@ -146,6 +152,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         import_modules(getattr(args, 'imports', ()))     # user registrations exist before any config is checked
+        if getattr(args, 'tensorboard', False): os.environ['UNILTH_TENSORBOARD'] = '1'   # read by every run, sweep workers included
         return COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError) as e:
         print(f"unilth: error: {e}", file=sys.stderr); return 2

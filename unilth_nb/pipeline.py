@@ -24,8 +24,9 @@ from .early_stopping import EarlyStopping, RewindBuffer, clone_state
 __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET_DEFAULTS', 'GENERIC_DEFAULTS',
            'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'PHASES', 'RUN_STATES', 'identity', 'TicketConfig',
            'register_selector', 'register_regularizer', 'select_magnitude', 'select_random', 'validate_config',
-           'budget', 'make_config', 'prune_schedule', 'TicketState', 'TicketController', 'TicketPipeline', 'run_dir',
-           'bind_objects', 'config_hash', 'read_result', 'run', 'load_result', 'inspect_run', 'check_runs']
+           'budget', 'make_config', 'prune_schedule', 'TicketState', 'TicketController', 'tensorboard_enabled',
+           'TensorBoardLog', 'TicketPipeline', 'run_dir', 'bind_objects', 'config_hash', 'read_result', 'run',
+           'load_result', 'inspect_run', 'check_runs']
 
 # %% ../nbs/08_pipeline.ipynb #87895b6e
 PRESETS = {
@@ -580,11 +581,42 @@ def load_state_dict(self:TicketController, sd:dict):
     self._in_step, self._steps_this_epoch = False, 0
     return self
 
+# %% ../nbs/08_pipeline.ipynb #07f88db1
+def tensorboard_enabled(flag:bool|None=None) -> bool:
+    "Whether runs write TensorBoard event files: `flag`, else `$UNILTH_TENSORBOARD` (1, true, yes, on)."
+    if flag is not None: return bool(flag)
+    return os.environ.get('UNILTH_TENSORBOARD', '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+class TensorBoardLog:
+    "TensorBoard event files in a run folder: one step per epoch; a resumed run purges the steps from `first_step` on."
+    TAGS = {'train_loss': 'loss/train', 'val_loss': 'loss/val', 'val_acc': 'accuracy/val', 'test_acc': 'accuracy/test',
+            'sparsity': 'sparsity', 'lam': 'regularization/lambda', 'lr': 'learning_rate'}
+    def __init__(self, folder:str|Path, first_step:int=1):
+        try: from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:
+            raise ConfigError(f"TensorBoard logging needs the tensorboard package: pip install 'unilth_nb[tensorboard]' ({e})") from None
+        self.writer = SummaryWriter(str(folder), purge_step=first_step if first_step > 1 else None)
+        self.phase = None
+
+    def row(self, r:dict):
+        "Log one epoch's row of `metrics.csv` at step = its epoch."
+        step = int(r['epoch'])
+        for key, tag in self.TAGS.items():
+            v = r.get(key)
+            if v is not None and not (isinstance(v, float) and math.isnan(v)): self.writer.add_scalar(tag, v, step)
+        self.writer.add_scalar('phase', PHASES.index(r['phase']) if r['phase'] in PHASES else -1, step)
+        if r['phase'] != self.phase:
+            self.writer.add_text('events', f"epoch {step}: phase {r['phase']} (cycle {r['cycle']})", step); self.phase = r['phase']
+
+    def text(self, message:str, step:int): self.writer.add_text('events', message, step)
+    def flush(self): self.writer.flush()
+    def close(self): self.writer.close()
+
 # %% ../nbs/08_pipeline.ipynb #788b36e4
 class TicketPipeline:
     "One run of the unified ticket pipeline for `config`: the built-in loop around a `TicketController`, checkpointed in `run_dir`."
     def __init__(self, config:TicketConfig, run_dir:str|Path|None=None, progress:bool|None=None,
-                 model:nn.Module|None=None, data=None):
+                 model:nn.Module|None=None, data=None, tensorboard:bool|None=None):
         self.cfg, model, data = bind_objects(validate_config(config), model, data)
         self.dir = Path(run_dir) if run_dir is not None else None
         self.files = RunFiles(self.dir) if self.dir is not None else None
@@ -614,6 +646,7 @@ class TicketPipeline:
         # the loops call `self.net`: the compiled model (same parameters; masks and the force act outside its graph) or the model itself
         self.net = self.model if c.compile == 'off' else torch.compile(self.model, mode=None if c.compile == 'on' else c.compile)
         self.rows, self.seconds, self._rows_written, self._bar = [], 0.0, 0, None
+        self.tensorboard, self._tb = tensorboard_enabled(tensorboard) and self.dir is not None, None
 
     def evaluate(self, batches) -> dict:
         "Loss and accuracy of the model on `batches`, in the run's precision and memory format."
@@ -632,7 +665,9 @@ class TicketPipeline:
         "Keep the controller's milestones in the run folder: the random ticket, each cycle's mask, the stage-1 weights."
         if self.files is None: return
         if event == 'ticket': ctl.state.ticket.save(self.files.ticket)
-        elif event == 'prune': ctl.mask.save(self.files.mask(ctl.state.cycle))
+        elif event == 'prune':
+            ctl.mask.save(self.files.mask(ctl.state.cycle))
+            if self._tb is not None: self._tb.text(f"epoch {ctl.state.epoch}: prune {ctl.state.cycle}, sparsity {ctl.mask.sparsity():.4f}", ctl.state.epoch)
         elif event == 'stage1': save_torch(clone_state(self.model.state_dict()), self.files.stage1_rewind)
 
     def _epoch(self) -> dict:
@@ -647,6 +682,7 @@ class TicketPipeline:
         secs = time.perf_counter() - t
         self.seconds += secs; r['wall_time'] = self.seconds
         self.rows.append(r)
+        if self._tb is not None: self._tb.row(r)
         ctl.end_epoch(va['loss'], seconds=secs)
         if self._bar is not None: self._bar.update(1); self._bar.set_postfix_str(f"{phase} c{st.cycle} val {va['acc']:.3f}")
         return r
@@ -656,11 +692,15 @@ class TicketPipeline:
         self.callback, ctl, c = callback, self.ctl, self.cfg
         if ctl.state.phase == 'start': ctl.start(); self.checkpoint()
         est = c.train_epochs * (len(ctl.schedule) + 1) + c.finetune + 40
-        with progress_bar(total=est, desc=c.name, enabled=self.progress) as self._bar:
-            self._bar.update(len(self.rows))
-            while not ctl.done:
-                self._epoch(); self.checkpoint()
-                if self._stop(): return None
+        if self.tensorboard: self._tb = TensorBoardLog(self.dir, first_step=len(self.rows) + 1)   # redone epochs replace the old events
+        try:
+            with progress_bar(total=est, desc=c.name, enabled=self.progress) as self._bar:
+                self._bar.update(len(self.rows))
+                while not ctl.done:
+                    self._epoch(); self.checkpoint()
+                    if self._stop(): return None
+        finally:
+            if self._tb is not None: self._tb.close(); self._tb = None
         self._bar = None
         return self.result()
 
@@ -678,6 +718,7 @@ def checkpoint(self:TicketPipeline):
     "Append the new metrics rows to `metrics.csv`, keep the last checkpoint as `checkpoint.prev.pt`, save the state atomically."
     if self.files is None: return
     self._append_rows()
+    if self._tb is not None: self._tb.flush()          # every checkpointed epoch's events are on disk
     ck = {'format': 'unilth_nb.checkpoint', 'version': 2, 'config': self.cfg.canonical(), 'controller': self.ctl.state_dict(),
           'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(), 'rng': get_rng_state(),
           'data_epoch': self.data.train.epoch, 'n_rows': len(self.rows), 'seconds': self.seconds,
@@ -804,14 +845,15 @@ def _same_identity(files:RunFiles, config:TicketConfig) -> bool:
     except (OSError, ValueError) as e: files.move_aside(files.config, f"not JSON: {e}"); return True
     return isinstance(old, dict) and identity(old, type(config)) == identity(asdict(config), type(config))
 
-def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model:nn.Module|None=None, data=None, wait:bool=False) -> dict:
-    "Run `config` (optionally on a `model` and `data` object) in its folder under `out`: skip if finished, resume if interrupted."
+def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model:nn.Module|None=None, data=None, wait:bool=False,
+        tensorboard:bool|None=None) -> dict:
+    "Run `config` (optionally on a `model` and `data` object) in its folder under `out`: skip if finished, resume if interrupted; `tensorboard`: also write event files (None: `$UNILTH_TENSORBOARD`)."
     config, model, data = bind_objects(validate_config(config), model, data)
     files = RunFiles(run_dir(config, out))
     if files.result.is_file():                                   # finished: no lock, no data, no model needed
         try: return read_result(files.folder, config)
         except (OSError, ValueError): pass                       # looked at again under the lock
-    p = TicketPipeline(config, files.folder, progress=progress, model=model, data=data)   # checks model and data before writing anything
+    p = TicketPipeline(config, files.folder, progress=progress, model=model, data=data, tensorboard=tensorboard)   # checks model and data before writing anything
     lock = RunLock(files.folder).acquire(wait=wait)
     try:
         res = _finished(files, config)                           # another process may have finished it meanwhile

@@ -112,8 +112,8 @@ class DivergedError(RuntimeError):
 def _quiet() -> bool: return bool(os.environ.get('UNILTH_QUIET') or os.environ.get('IN_TEST') or os.environ.get('PYTEST_CURRENT_TEST'))
 
 def progress_bar(iterable=None, total=None, desc=None, enabled:bool|None=None, **kwargs):
-    "A tqdm bar, silent when `enabled` is False or (by default) under tests or with `UNILTH_QUIET=1`."
-    from tqdm import tqdm
+    "A tqdm bar (a widget in JupyterLab, text in a terminal), silent when `enabled` is False or (by default) under tests or with `UNILTH_QUIET=1`."
+    from tqdm.auto import tqdm
     return tqdm(iterable, total=total, desc=desc, disable=_quiet() if enabled is None else not enabled,
                 leave=False, dynamic_ncols=True, file=sys.stderr, **kwargs)
 
