@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full test install install-run install-dev install-lab lab test-lab chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,15 @@ $(VENV)/.installed-lab: $(BIN)/python setup.py settings.ini constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (unilth_nb)" >/dev/null
 	touch $@ $(VENV)/.installed $(VENV)/.installed-run
 
+$(VENV)/.installed-docs: $(BIN)/python setup.py settings.ini constraints.txt
+	$(PIP) -e ".[docs]"
+	touch $@ $(VENV)/.installed
+
 install: $(VENV)/.installed
 install-run: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 install-lab: $(VENV)/.installed-lab
+install-docs: $(VENV)/.installed-docs
 
 ## main job: compare.ipynb through papermill on MNIST-1D cnn1d (6 presets x 5 sparsities x 3 seeds) -> runs/compare/
 COMPARE := runs/compare
@@ -68,13 +73,21 @@ lab: install-lab
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 ## tests: notebooks and library in sync, README up to date, notebook tests, pytest, the notebooks in a real browser
-test: install-dev check-sync check-readme nbtest pytest test-lab
+test: install-dev check-sync check-readme nbtest pytest test-lab test-docs
 
 # Debian's chromium for the browser tests, installed with apt when missing (needs root); without it the tests say SKIPPED
 chromium:
 	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "no chromium and no root/apt to install it"; fi; }
+
+## the documentation site: _docs/ from the notebooks' stored outputs (EXECUTE=1 re-runs them), Jupyter Book 1, offline
+docs: install-docs
+	$(BIN)/python docs/build.py $(if $(EXECUTE),--execute,)
+
+# the site built, then opened from disk in headless Chromium: console errors, images, math, API page, search, no network
+test-docs: install-dev chromium
+	$(BIN)/python docs/build.py && $(BIN)/python tests/docs_check.py
 
 # JupyterLab headless + Chromium: open index.ipynb and 01_masks.ipynb, run every cell through the UI, check the outputs
 test-lab: install-dev chromium

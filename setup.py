@@ -42,7 +42,7 @@ setuptools.setup(
     extras_require = {'dev': reqs('dev_requirements'), 'vision': reqs('vision_requirements'),
                       'digits': reqs('digits_requirements'), 'experiments': reqs('experiments_requirements'),
                       'lightning': reqs('lightning_requirements'), 'lab': reqs('lab_requirements'),
-                      'tensorboard': reqs('tensorboard_requirements')},
+                      'tensorboard': reqs('tensorboard_requirements'), 'docs': reqs('docs_requirements')},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
