@@ -32,7 +32,7 @@ $(VENV)/.installed-lab: $(BIN)/python setup.py settings.ini constraints.txt
 	touch $@ $(VENV)/.installed $(VENV)/.installed-run
 
 $(VENV)/.installed-docs: $(BIN)/python setup.py settings.ini constraints.txt
-	$(PIP) -e ".[docs]"
+	$(PIP) -e ".[docs,lightning]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -78,8 +78,9 @@ test: install-dev check-sync check-readme nbtest pytest test-lab test-docs
 # Debian's chromium for the browser tests, installed with apt when missing (needs root); without it the tests say SKIPPED
 chromium:
 	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "no chromium and no root/apt to install it"; fi; }
+	  echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || echo "chromium could not be installed: the browser tests will say SKIPPED"; \
+	  else echo "no chromium and no root/apt to install it: the browser tests will say SKIPPED"; fi; }
 
 ## the documentation site: _docs/ from the notebooks' stored outputs (EXECUTE=1 re-runs them), Jupyter Book 1, offline
 docs: install-docs

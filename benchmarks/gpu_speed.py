@@ -116,7 +116,7 @@ def pipeline_rows(name, data, bs, device, epochs, compile_='off') -> dict:
         out['pruned_stay_zero'] = all(bool((params[n][~m.to(params[n].device)] == 0).all()) for n, m in p.ctl.mask.items())
         return out
     out['sync'] = sync_count(p) if device.type == 'cuda' else None
-    q = pipeline('dlth', name, data, bs, device, compile_, ramp='1000ep', stabilize='0ep')
+    q = pipeline('dlth', name, data, bs, device, compile_, ramp='1000ep', stabilize='0ep', interval=1)
     peak_reset(device)
     reg = [epoch(q) for _ in range(epochs + 1)]
     assert q.ctl.phase == 'regularize' and q.ctl.lam > 0

@@ -86,7 +86,9 @@ def mathjax(static:Path):
     js = CACHE/f'mathjax-{version}'/'tex-svg.js'
     if not js.is_file():
         js.parent.mkdir(parents=True, exist_ok=True)
-        data = urllib.request.urlopen(url, timeout=60).read()
+        try: data = urllib.request.urlopen(url, timeout=60).read()
+        except OSError as e: raise SystemExit(f"docs: cannot fetch MathJax {version} from the npm registry ({url}): {e}; "
+                                              f"put package/es5/tex-svg.js of that version at {js}")
         with tarfile.open(fileobj=io.BytesIO(data)) as t:
             js.write_bytes(t.extractfile('package/es5/tex-svg.js').read())
     (static/'mathjax').mkdir(parents=True, exist_ok=True)

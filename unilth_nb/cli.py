@@ -150,6 +150,7 @@ COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': c
 def main(argv=None) -> int:
     "Entry point of the `unilth` console script and of `python -m unilth_nb`."
     args = build_parser().parse_args(argv)
+    env_tb = os.environ.get('UNILTH_TENSORBOARD')
     try:
         import_modules(getattr(args, 'imports', ()))     # user registrations exist before any config is checked
         if getattr(args, 'tensorboard', False): os.environ['UNILTH_TENSORBOARD'] = '1'   # read by every run, sweep workers included
@@ -162,3 +163,6 @@ def main(argv=None) -> int:
         print(f"unilth: error: {e}", file=sys.stderr); return 1
     except KeyboardInterrupt:
         print("unilth: interrupted; rerun the same command to resume", file=sys.stderr); return 130
+    finally:                                             # called in-process (notebooks, tests), later runs are not affected
+        if env_tb is None: os.environ.pop('UNILTH_TENSORBOARD', None)
+        else: os.environ['UNILTH_TENSORBOARD'] = env_tb

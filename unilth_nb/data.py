@@ -277,9 +277,13 @@ class DeviceImageBatches:
         "The first `n` examples, normalized, without touching the epoch or any random stream."
         return augment_images(self.x[:n], self.mean, self.std)
     def update_digest(self, h):
-        "Feed the images, labels, statistics and batching to hash `h`."
-        for t in (self.x, self.y, self.mean, self.std): update_digest(h, t)
-        update_digest(h, torch.tensor([self.bs, int(self.shuffle), int(self.augment), int(self.drop_last)]))
+        "Feed `h` the fingerprint `DatasetBatches` feeds for the same images (computed on the CPU), so a data object hashes alike on any device."
+        n = len(self.x)
+        update_digest(h, torch.tensor([n, self.bs, int(self.shuffle)]))
+        h.update(f'{ImageDataset.__module__}.{ImageDataset.__qualname__}'.encode())
+        mean, std = self.mean.cpu(), self.std.cpu()
+        for i in sorted({round(k * (n - 1) / 15) for k in range(16)} if n else ()):
+            update_digest(h, augment_images(self.x[i:i + 1].cpu(), mean, std)[0]); update_digest(h, self.y[i].cpu())
 
     def draws(self, epoch:int) -> tuple:
         "Epoch `epoch`'s order, crop offsets and flips (`ImageDataset.draw_augmentation`'s draws, then the order)."

@@ -135,7 +135,7 @@ class TicketConfig:
         object.__setattr__(self, 'imports', imports)
 
     def canonical(self) -> str:
-        "The run's identity: JSON of the fields that differ from their defaults, less `device` and `imports`, keys sorted."
+        "The run's identity: JSON of the fields that differ from their defaults, less `IDENTITY_EXCLUDED` (how it is run), keys sorted."
         return json.dumps(identity(asdict(self), type(self)), sort_keys=True)
     @property
     def model_kwargs(self) -> dict: return json.loads(self.model_args)
@@ -591,12 +591,12 @@ class TensorBoardLog:
     "TensorBoard event files in a run folder: one step per epoch; a resumed run purges the steps from `first_step` on."
     TAGS = {'train_loss': 'loss/train', 'val_loss': 'loss/val', 'val_acc': 'accuracy/val', 'test_acc': 'accuracy/test',
             'sparsity': 'sparsity', 'lam': 'regularization/lambda', 'lr': 'learning_rate'}
-    def __init__(self, folder:str|Path, first_step:int=1):
+    def __init__(self, folder:str|Path, first_step:int=1, phase:str|None=None):
         try: from torch.utils.tensorboard import SummaryWriter
         except ImportError as e:
             raise ConfigError(f"TensorBoard logging needs the tensorboard package: pip install 'unilth_nb[tensorboard]' ({e})") from None
-        self.writer = SummaryWriter(str(folder), purge_step=first_step if first_step > 1 else None)
-        self.phase = None
+        self.writer = SummaryWriter(str(folder), purge_step=first_step)     # a restart from 0 rows purges everything
+        self.phase = phase                                                   # the phase of the last logged epoch
 
     def row(self, r:dict):
         "Log one epoch's row of `metrics.csv` at step = its epoch."
@@ -658,7 +658,7 @@ class TicketPipeline:
         return train_epoch(self.net, self.data.train, self.optimizer, controller=self.ctl, device=self.device,
                            precision=ex['precision'], scaler=self.scaler, channels_last=ex['channels_last'], cudagraphs=self._cudagraphs)
     @property
-    def _cudagraphs(self) -> bool: return self.cfg.compile == 'reduce-overhead' and self.device.type == 'cuda'
+    def _cudagraphs(self) -> bool: return self.cfg.compile in ('reduce-overhead', 'max-autotune') and self.device.type == 'cuda'
     def _val_acc(self) -> float: return self.evaluate(self.data.val)['acc']
 
     def _saved(self, event:str, ctl:TicketController):
@@ -692,7 +692,8 @@ class TicketPipeline:
         self.callback, ctl, c = callback, self.ctl, self.cfg
         if ctl.state.phase == 'start': ctl.start(); self.checkpoint()
         est = c.train_epochs * (len(ctl.schedule) + 1) + c.finetune + 40
-        if self.tensorboard: self._tb = TensorBoardLog(self.dir, first_step=len(self.rows) + 1)   # redone epochs replace the old events
+        if self.tensorboard:                                        # redone epochs replace the old events
+            self._tb = TensorBoardLog(self.dir, first_step=len(self.rows) + 1, phase=self.rows[-1]['phase'] if self.rows else None)
         try:
             with progress_bar(total=est, desc=c.name, enabled=self.progress) as self._bar:
                 self._bar.update(len(self.rows))

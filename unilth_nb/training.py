@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_training.ipynb #1170e04b
 from __future__ import annotations
-import os, sys, time, math, csv, copy
+import os, sys, time, math, csv, copy, contextlib
 from pathlib import Path
 from typing import Callable, Iterable
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -87,15 +87,18 @@ def resolve_execution(device, precision:str='auto', channels_last:str='auto', mo
     device = get_device(device)
     check_choice('precision', precision, PRECISIONS); check_choice('channels_last', channels_last, ('auto', 'on', 'off'))
     cuda = device.type == 'cuda'
-    if precision == 'auto': precision = 'bf16' if cuda and torch.cuda.is_bf16_supported() else 'fp32'
+    if precision == 'auto':
+        if cuda:
+            with torch.cuda.device(device): bf16 = torch.cuda.is_bf16_supported(including_emulation=False)   # native bf16 only (Ampere and later)
+        precision = 'bf16' if cuda and bf16 else 'fp32'
     conv2d = model is not None and any(isinstance(m, nn.Conv2d) for m in model.modules())
     cl = (cuda and conv2d) if channels_last == 'auto' else channels_last == 'on'
     return {'precision': precision, 'channels_last': bool(cl)}
 
 def autocast(device, precision:str='fp32'):
-    "`torch.autocast` for `precision` on `device`'s type (disabled for fp32)."
-    device = get_device(device)
-    return torch.autocast(device.type, dtype=_DTYPES.get(precision, torch.float32), enabled=precision in _DTYPES)
+    "`torch.autocast` for `precision` on `device`'s type; for fp32 no context at all."
+    if precision not in _DTYPES: return contextlib.nullcontext()
+    return torch.autocast(get_device(device).type, dtype=_DTYPES[precision])
 
 def make_scaler(device, precision:str='fp32'):
     "A `GradScaler` for fp16, else None."
