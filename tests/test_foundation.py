@@ -38,7 +38,7 @@ def test_bad_input_names_the_problem(call, message):
 def test_requirements_loose_for_users_pinned_here():
     cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
     d = cfg['DEFAULT']
-    assert 'torch>=2.1' in d['requirements'].split() and 'torchvision' not in d['requirements']
+    assert 'torch>=2.3' in d['requirements'].split() and 'torchvision' not in d['requirements']
     assert d['allowed_cell_metadata_keys'] == 'tags'   # keeps papermill's `parameters` tag through nbdev_clean
     pins = (ROOT/'constraints.txt').read_text().split()
     assert 'torch==2.13.0' in pins and 'nbdev==2.4.14' in pins
