@@ -159,7 +159,6 @@ def main(argv=None):
     a = ap.parse_args(argv)
     device = get_device(a.device)
     if a.quick: a.images, a.models, a.batch, a.epochs = min(a.images, 1024), 'resnet20', '128', 1
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     data_kw = dict(n=a.images, n_test=256)
     models, batches = a.models.split(','), [int(b) for b in a.batch.split(',')]
     gpu = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'

@@ -4,8 +4,8 @@
 
 Starts JupyterLab on 127.0.0.1 with a fixed token over a temporary copy of nbs/ (so nothing the browser saves
 touches the repository), opens each notebook in Chromium (Debian's, driven by Playwright), runs all cells from
-the Run menu, waits for every cell to finish, and checks that each code cell that ran has output and that no
-output is an error. Saves a screenshot per notebook. The server is stopped at the end, whatever happens.
+the Run menu, waits for every cell to finish, and checks that every code cell ran, that outputs appeared and
+that no output is an error. Saves a screenshot per notebook. The server is stopped at the end, whatever happens.
 Exits 0 when every notebook passed, 1 when one did not, and prints SKIPPED (exit 0) with the reason when there is
 no Chromium (`make test-lab` installs it with apt where it can).
 """
