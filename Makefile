@@ -126,11 +126,12 @@ nbtest: install-dev
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: install-dev
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -m 'not slow' tests
 
-# the slow cells (3-seed benchmarks reported in the notebooks) too
+# the slow notebook cells (3-seed benchmarks reported in the notebooks) and the pytest checks marked slow
 test-slow: install-dev
 	$(BIN)/nbdev_test --n_workers 1 --timing --flags slow
+	$(BIN)/python -m pytest -q -m slow tests
 
 bench: install
 	$(BIN)/python benchmarks/masked_training.py

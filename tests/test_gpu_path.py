@@ -38,7 +38,7 @@ def test_mixed_precision_runs_on_cpu(tmp_path):
         c = make_config('unilth', precision=prec, device='cpu', **base)
         assert c.hash == make_config('unilth', **base).hash
         r = run(c, tmp_path/prec)
-        assert r['execution'] == {'device': 'cpu', 'precision': prec, 'channels_last': False, 'compile': 'off'}
+        assert r['execution'] == {'device': 'cpu', 'precision': prec, 'channels_last': False, 'compile': 'off', 'world_size': 1}
         assert abs(r['sparsity']['prunable'] - 0.9) < 1e-3 and math.isfinite(r['test_loss'])
     ck = torch.load(next((tmp_path/'fp16').glob('*/checkpoint.pt')), weights_only=False)
     assert ck['scaler'] is not None and 'scale' in ck['scaler']                       # a resumed fp16 run keeps its loss scale
@@ -56,6 +56,7 @@ def test_channels_last_pipeline_on_cpu():
     assert next(iter(pipe.data.train))[0].is_contiguous(memory_format=torch.channels_last)
     assert _pruned_are_zero(pipe) and abs(r['sparsity']['prunable'] - 0.9) < 1e-3
 
+@pytest.mark.slow                     # a benchmark's quick run: make test-slow
 def test_gpu_speed_quick_on_cpu(tmp_path):
     "benchmarks/gpu_speed.py --device cpu --quick runs and reports its rows and ratios (on 256 images here, to keep the suite short)."
     out = tmp_path/'rows.json'
@@ -87,5 +88,5 @@ def test_pipeline_on_cuda_bf16_channels_last():
     c = make_config('oneshot_magnitude', model='resnet20', train_epochs=2, finetune=2, device='cuda', log_test=False, val_fraction=0.25)
     pipe = TicketPipeline(c, data=data)
     r = pipe.run()
-    assert r['execution'] == {'device': 'cuda', 'precision': 'bf16', 'channels_last': True, 'compile': 'off'}
+    assert r['execution'] == {'device': 'cuda', 'precision': 'bf16', 'channels_last': True, 'compile': 'off', 'world_size': 1}
     assert _pruned_are_zero(pipe) and abs(r['sparsity']['prunable'] - 0.9) < 1e-3 and math.isfinite(r['test_loss'])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, inspect, json, os, re, sys
 from dataclasses import fields
 from pathlib import Path
+from .distributed import dist_env, is_main
 from .core import ConfigError, StorageError, RunBusyError, import_modules, import_spec
 from .training import DivergedError
 from .pipeline import TicketConfig, CONFIG_FIELDS, PRESETS, make_config, run, run_dir, check_runs, RUN_STATES
@@ -71,7 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument('--presets', type=_csv(str), default='dense,lth,dlth,unilth,unidlth,random_scratch', help="comma-separated presets (default: %(default)s)")
     w.add_argument('--sparsities', type=_csv(float), default='0.5,0.8,0.9,0.95,0.98', help='comma-separated sparsities (default: %(default)s)')
     w.add_argument('--seeds', type=_seeds, default='0,1,2', help="comma-separated seeds or a range '0-4' (default: %(default)s)")
-    w.add_argument('--workers', type=int, default=1, help='worker processes (default: 1)')
+    w.add_argument('--workers', type=int, default=1, help='runs at a time: local processes, Ray tasks in flight, SLURM array jobs (default: 1)')
+    e = w.add_argument_group('where the runs execute')
+    e.add_argument('--backend', choices=('local', 'ray', 'submitit'), default='local',
+                   help="local: processes on this machine; ray: Ray tasks (the [ray] extra); submitit: SLURM jobs (the [slurm] extra) (default: local)")
+    e.add_argument('--cpus_per_run', type=float, default=1, help='CPUs (torch threads) per run; Ray num_cpus, SLURM cpus_per_task (default: 1)')
+    e.add_argument('--gpus_per_run', type=float, default=0, help='GPUs per run: Ray num_gpus, SLURM gpus_per_node (default: 0)')
+    e.add_argument('--address', default=None, help='ray: the cluster to join (default: $RAY_ADDRESS, else a local cluster for the sweep)')
+    e.add_argument('--cluster', choices=('slurm', 'local', 'debug'), default='slurm',
+                   help='submitit: slurm (sbatch), local (processes here) or debug (in this process) (default: slurm)')
+    e.add_argument('--partition', default=None, help='submitit on slurm: the partition (default: the cluster\'s default)')
+    e.add_argument('--timeout_min', type=int, default=1440, help='submitit: wall-time limit per job in minutes; a run stopped there resumes on the next sweep (default: 1440)')
     w.add_argument('--out', default='runs', help="folder of the run folders (default: 'runs')")
     w.add_argument('--quiet', action='store_true', help='no progress bar')
     _add_tensorboard_option(w)
@@ -114,6 +125,7 @@ def cmd_run(args) -> int:
     preset, dataset = kw.pop('preset', 'unilth'), kw.pop('dataset', 'mnist1d')
     cfg = make_config(preset, dataset, **kw)
     res = run(cfg, args.out, progress=False if args.quiet else None, wait=args.wait)
+    if not is_main(): return 0                            # under torchrun, rank 0 speaks for the run
     if args.json: print(json.dumps(res, indent=2))
     else:
         c = res['cost']['total']
@@ -124,9 +136,14 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     from unilth_nb.sweep import grid, sweep
+    if dist_env()['world_size'] > 1:
+        raise ConfigError("torchrun launches one run on several processes: use 'unilth run' under torchrun, and 'unilth sweep --backend' for many runs")
     kw = _overrides(args, [f for f in CONFIG_FIELDS if f not in ('preset', 'sparsity', 'seed', 'dataset')])
     cfgs = grid(args.presets, args.sparsities, args.seeds, args.dataset or 'mnist1d', **kw)   # argparse typed the defaults too
-    res = sweep(cfgs, args.out, workers=args.workers, progress=False if args.quiet else None)
+    engine = {'ray': dict(address=args.address),
+              'submitit': dict(cluster=args.cluster, partition=args.partition, timeout_min=args.timeout_min)}.get(args.backend, {})
+    res = sweep(cfgs, args.out, workers=args.workers, progress=False if args.quiet else None, backend=args.backend,
+                cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, **engine)
     print(f"sweep: done: {res['ran'] - len(res['failed'])} run, {res['skipped']} skipped, {len(res['failed'])} failed; "
           f"'unilth report {args.out}' makes the table and plots")
     return 1 if res['failed'] else 0
@@ -147,6 +164,11 @@ def cmd_check(args) -> int:
 
 COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check}
 
+def _error(e:BaseException):
+    "The one line of an error on stderr (under torchrun, ranks other than 0 name themselves)."
+    r = dist_env()['rank'] if dist_env()['world_size'] > 1 else 0
+    print(f"unilth: error{f' (rank {r})' if r else ''}: {e}", file=sys.stderr)
+
 def main(argv=None) -> int:
     "Entry point of the `unilth` console script and of `python -m unilth_nb`."
     args = build_parser().parse_args(argv)
@@ -156,11 +178,11 @@ def main(argv=None) -> int:
         if getattr(args, 'tensorboard', False): os.environ['UNILTH_TENSORBOARD'] = '1'   # read by every run, sweep workers included
         return COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError) as e:
-        print(f"unilth: error: {e}", file=sys.stderr); return 2
+        _error(e); return 2
     except RunBusyError as e:
-        print(f"unilth: error: {e}", file=sys.stderr); return 3
+        _error(e); return 3
     except (DivergedError, StorageError) as e:
-        print(f"unilth: error: {e}", file=sys.stderr); return 1
+        _error(e); return 1
     except KeyboardInterrupt:
         print("unilth: interrupted; rerun the same command to resume", file=sys.stderr); return 130
     finally:                                             # called in-process (notebooks, tests), later runs are not affected

@@ -19,6 +19,8 @@ from .training import (MaskEnforcer, make_optimizer, lr_factor, train_epoch, eva
                                 MetricsLog, OPTIMIZERS, SCHEDULES, resolve_execution, make_scaler, PRECISIONS, COMPILE_MODES)
 from .regularization import Growth, GrowingL2, SHAPES
 from .early_stopping import EarlyStopping, RewindBuffer, clone_state
+from .distributed import (init_distributed, world_size, is_main, rank as dist_rank, rank_device, ShardedBatches, broadcast_mask,
+                                   broadcast_value, mean_value, broadcast_object, barrier, check_ranks_agree)
 
 # %% auto #0
 __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET_DEFAULTS', 'GENERIC_DEFAULTS',
@@ -307,7 +309,7 @@ class TicketController:
     "The ticket algorithm of a preset, driven by any training loop through `before_step()`, `after_step()` and `end_epoch(val_loss)`."
     def __init__(self, model:nn.Module, optimizer:torch.optim.Optimizer, preset:str='unilth', sparsity:float=0.9,
                  steps_per_epoch:int|None=None, *, config:TicketConfig|None=None, lr_control:bool=True,
-                 evaluate=None, batches=None, listener=None, **overrides):
+                 evaluate=None, batches=None, listener=None, agree=None, **overrides):
         if config is None: config = make_config(preset, overrides.pop('dataset', 'mnist1d'), sparsity=sparsity, **overrides)
         elif overrides: raise ConfigError(f"give either config= or overrides, not both (got {', '.join(overrides)})")
         if not (isinstance(steps_per_epoch, int) and steps_per_epoch >= 1):
@@ -315,6 +317,7 @@ class TicketController:
         self.cfg, self.model, self.optimizer = validate_config(config), model, optimizer
         self.steps_per_epoch, self.lr_control = steps_per_epoch, lr_control
         self.evaluate, self.batches, self.listener = evaluate, batches, listener
+        self.agree = agree                    # data-parallel: rank 0's selection on every rank (distributed.broadcast_mask)
         self.schedule = prune_schedule(self.cfg.sparsity, self.cfg.cycles, self.cfg.rate, self.cfg.max_rate)
         self.rewind_k = self._rewind_iters()
         self.state = TicketState(mask=self.base_mask())
@@ -494,6 +497,7 @@ def _select(self:TicketController):
     c, st = self.cfg, self.state
     st.cycle += 1
     new = SELECTS[c.select](self, st.mask, self.schedule[st.cycle - 1])
+    if self.agree is not None: new = self.agree(new)
     st.removing = st.mask.removed_by(new)
     factory = REGULARIZES[c.regularize]
     if factory is None: return self._prune()
@@ -620,7 +624,7 @@ class TicketPipeline:
         self.cfg, model, data = bind_objects(validate_config(config), model, data)
         self.dir = Path(run_dir) if run_dir is not None else None
         self.files = RunFiles(self.dir) if self.dir is not None else None
-        self.progress, self.device = progress, get_device(config.device)
+        self.progress, self.device, self.world = progress, rank_device(get_device(config.device)), world_size()
         c = self.cfg
         seed_everything(c.seed)
         if data is None:
@@ -636,15 +640,22 @@ class TicketPipeline:
             self.model.to(memory_format=torch.channels_last)
             for b in (data.train, data.val, data.test):
                 if hasattr(b, 'channels_last'): b.channels_last = True    # device batches come channels-last already
+        if self.world > 1:                                           # torchrun: this rank trains on its share of each batch
+            self.data = data = replace(data, train=ShardedBatches(data.train, dist_rank(), self.world))
+        self.execution['world_size'] = self.world
         self.scaler = make_scaler(self.device, self.execution['precision'])
         if c.warmup == 'early_stop' and not self.data.sizes['val']:
             raise ConfigError(f"preset {c.preset!r} stops early on the validation loss, but the validation split is empty "
                               f"(val_fraction {c.val_fraction}): give val_fraction > 0 or a 'val' split")
         self.optimizer = make_optimizer(self.model, c.optimizer, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
         self.ctl = TicketController(self.model, self.optimizer, config=c, steps_per_epoch=len(self.data.train),
-                                    evaluate=self._val_acc, batches=self.data.train, listener=self._saved)
+                                    evaluate=self._val_acc, batches=self.data.train, listener=self._saved,
+                                    agree=broadcast_mask if self.world > 1 else None)
         # the loops call `self.net`: the compiled model (same parameters; masks and the force act outside its graph) or the model itself
-        self.net = self.model if c.compile == 'off' else torch.compile(self.model, mode=None if c.compile == 'on' else c.compile)
+        # under torchrun the model is wrapped in DDP (gradients averaged over the ranks), then compiled if asked
+        base = self.model if self.world == 1 else nn.parallel.DistributedDataParallel(
+            self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+        self.net = base if c.compile == 'off' else torch.compile(base, mode=None if c.compile == 'on' else c.compile)
         self.rows, self.seconds, self._rows_written, self._bar = [], 0.0, 0, None
         self.tensorboard, self._tb = tensorboard_enabled(tensorboard) and self.dir is not None, None
 
@@ -676,7 +687,8 @@ class TicketPipeline:
         phase, st = ctl.phase, ctl.state
         tr = self.train_epoch()
         va = self.evaluate(self.data.val)
-        r = dict(phase=phase, cycle=st.cycle, epoch=st.epoch + 1, train_loss=tr['train_loss'], val_loss=va['loss'], val_acc=va['acc'],
+        va['loss'] = broadcast_value(va['loss'])                    # data-parallel: rank 0's, for early stopping on every rank
+        r = dict(phase=phase, cycle=st.cycle, epoch=st.epoch + 1, train_loss=mean_value(tr['train_loss']), val_loss=va['loss'], val_acc=va['acc'],
                  test_acc=self.evaluate(self.data.test)['acc'] if self.cfg.log_test else None,
                  sparsity=st.mask.sparsity(), lam=ctl.lam if phase == 'regularize' else 0.0, lr=self.optimizer.param_groups[0]['lr'])
         secs = time.perf_counter() - t
@@ -703,6 +715,7 @@ class TicketPipeline:
         finally:
             if self._tb is not None: self._tb.close(); self._tb = None
         self._bar = None
+        check_ranks_agree(self.model, ctl.mask)                      # data-parallel: same weights and mask on every rank
         return self.result()
 
 # %% ../nbs/08_pipeline.ipynb #e5283439
@@ -748,21 +761,21 @@ def _read_checkpoint(self:TicketPipeline, path:Path) -> dict:
     if not (isinstance(ck, dict) and ck.get('format') == 'unilth_nb.checkpoint'): raise ValueError('not a unilth_nb checkpoint')
     if ck.get('version') != 2: raise ValueError(f"format version {ck.get('version')}, this unilth_nb reads version 2")
     if ck.get('config') != self.cfg.canonical(): raise ValueError('it belongs to another config')
-    if ck['n_rows']:
+    if ck['n_rows'] and self.files is not None:                  # (a data-parallel rank other than 0 has no files)
         try: rows = MetricsLog.from_csv(self.files.metrics).rows
         except (OSError, ValueError, csv.Error) as e: raise ValueError(f"its metrics.csv is unreadable: {e}") from None
         if len(rows) < ck['n_rows']: raise ValueError(f"metrics.csv holds {len(rows)} rows, the checkpoint counts {ck['n_rows']}")
     return ck
 
 @patch
-def resume_latest(self:TicketPipeline) -> bool:
-    "Resume from `checkpoint.pt`, else from `checkpoint.prev.pt` (a bad one is moved aside); False when neither is usable (start anew)."
+def resume_latest(self:TicketPipeline) -> Path|None:
+    "Resume from `checkpoint.pt`, else from `checkpoint.prev.pt` (a bad one is moved aside); the path resumed from, None when neither is usable (start anew)."
     for path in (self.files.checkpoint, self.files.previous_checkpoint):
         if not path.is_file(): continue
         try: ck = self._read_checkpoint(path)
         except ValueError as e: self.files.move_aside(path, str(e)); continue
-        self._load(ck); return True
-    return False
+        self._load(ck); return path
+    return None
 
 @patch
 def resume(self:TicketPipeline, path:str|Path):
@@ -774,8 +787,9 @@ def resume(self:TicketPipeline, path:str|Path):
 @patch
 def _load(self:TicketPipeline, ck:dict):
     n = ck['n_rows']                                   # rows appended after the checkpoint are dropped
-    self.rows = MetricsLog.from_csv(self.files.metrics).rows[:n] if n else []
-    if n: MetricsLog(self.rows).to_csv(self.files.metrics)
+    if self.files is not None:
+        self.rows = MetricsLog.from_csv(self.files.metrics).rows[:n] if n else []
+        if n: MetricsLog(self.rows).to_csv(self.files.metrics)
     self._rows_written, self.seconds = n, ck['seconds']
     self.model.load_state_dict(ck['model']); self.optimizer.load_state_dict(ck['optimizer'])
     self.ctl.load_state_dict(ck['controller'])
@@ -851,6 +865,7 @@ def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model
     "Run `config` (optionally on a `model` and `data` object) in its folder under `out`: skip if finished, resume if interrupted; `tensorboard`: also write event files (None: `$UNILTH_TENSORBOARD`)."
     config, model, data = bind_objects(validate_config(config), model, data)
     files = RunFiles(run_dir(config, out))
+    if init_distributed(config.device): return _run_ranks(config, files, progress, model, data, wait, tensorboard)
     if files.result.is_file():                                   # finished: no lock, no data, no model needed
         try: return read_result(files.folder, config)
         except (OSError, ValueError): pass                       # looked at again under the lock
@@ -867,6 +882,35 @@ def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model
         save_json(res, files.result)
         return res
     finally: lock.release()
+
+def _run_ranks(config:TicketConfig, files:RunFiles, progress, model, data, wait:bool, tensorboard) -> dict:
+    "`run` as one of several `torchrun` processes: rank 0 alone locks, reads and writes the run folder; every rank trains."
+    main = is_main()
+    p = TicketPipeline(config, files.folder if main else None, progress=progress if main else False, model=model, data=data, tensorboard=tensorboard)
+    lock, start = None, None
+    try:
+        if main:                                                 # what the folder holds decides for every rank
+            try:
+                lock = RunLock(files.folder).acquire(wait=wait)
+                res = _finished(files, config)
+                if res is not None: start = ('finished', res)
+                else:
+                    if files.config.is_file() and not _same_identity(files, config):
+                        raise ConfigError(f"{str(files.folder)!r} holds a run of a different config (hash collision?)")
+                    path = p.resume_latest()
+                    if path is None or not files.config.is_file(): save_json(asdict(config), files.config)
+                    start = ('resume', str(path) if path is not None else None)
+            except Exception as e: start = ('error', e)
+        start = broadcast_object(start)
+        if start[0] == 'error': raise start[1]
+        if start[0] == 'finished': return start[1]
+        if not main and start[1] is not None: p.resume(start[1])    # the checkpoint rank 0 chose
+        res = p.run()
+        if main: save_json(res, files.result)
+        barrier()                                                # no rank leaves before result.json is written
+        return res
+    finally:
+        if lock is not None: lock.release()
 
 def load_result(folder:str|Path) -> dict:
     "The checked `result.json` of a finished run folder."

@@ -4,12 +4,13 @@
 
 # %% ../nbs/18_sweep.ipynb #87149c00
 from __future__ import annotations
-import json, math, os, signal, sys, time
+import json, math, os, sys, time
 import pandas as pd
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
-from .core import ConfigError, RunBusyError, check_choice, save_json, atomic_write, import_modules, RunFiles
+from .core import ConfigError, check_choice, save_json, atomic_write, RunFiles
+from .engines import run_jobs, job_env, check_backend
 from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule, read_result
 from .training import progress_bar
 
@@ -37,34 +38,23 @@ def estimated_epochs(c:TicketConfig) -> int:
     return (c.train_epochs if c.warmup != 'none' else 0) + retrain + (10 * C if c.regularize == 'growing' else 0) + (c.finetune if C else 0)
 
 # %% ../nbs/18_sweep.ipynb #99703d18
-def _init_worker(threads:int):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)          # the parent handles Ctrl-C and stops the workers
-    os.environ['UNILTH_QUIET'] = '1'
-    import torch; torch.set_num_threads(threads)
-
-def _run_one(job):
-    cfg, out, wait = job
-    t = time.time()
-    try:
-        import_modules(cfg.get('imports', ()))          # a spawned worker has none of the parent's registrations
-        res = run(TicketConfig(**cfg), out, progress=False, wait=wait)
-        return cfg, None, f"test {100*res['test_acc']:.1f}%, {res['cost']['total']['epochs']} epochs, {time.time() - t:.0f} s"
-    except RunBusyError as e: return cfg, 'busy', str(e)
-    except Exception as e: return cfg, f"{type(e).__name__}: {e}", None
-
 def _readable_result(c:TicketConfig, out:Path) -> bool:
     "Whether the run of `c` under `out` has a readable result of its own config."
     try: read_result(run_dir(c, out), c); return True
     except (OSError, ValueError): return False
 
-def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=None, log=print, verbose:bool=False) -> dict:
-    "Run `configs` under `out` in `workers` processes (finished runs are skipped); return counts and failures."
+def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=None, log=print, verbose:bool=False,
+          backend:str='local', cpus_per_run:int=1, gpus_per_run:float=0, **engine) -> dict:
+    "Run `configs` under `out` on `backend`, `workers` runs at a time (finished runs are skipped); return counts and failures."
     out = Path(out)
     if not (isinstance(workers, int) and workers >= 1): raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
+    if not (isinstance(cpus_per_run, (int, float)) and cpus_per_run > 0): raise ConfigError(f"cpus_per_run must be a number > 0, got {cpus_per_run!r}")
+    if not (isinstance(gpus_per_run, (int, float)) and gpus_per_run >= 0): raise ConfigError(f"gpus_per_run must be a number >= 0, got {gpus_per_run!r}")
+    check_backend(backend, **engine)                              # known, installed, its cluster there: before anything runs
     done = [c for c in configs if _readable_result(c, out)]        # a corrupt result.json is run again (and moved aside)
     todo = sorted([c for c in configs if c not in done], key=estimated_epochs, reverse=True)
     resumed = sum(RunFiles(run_dir(c, out)).checkpoint.is_file() for c in todo)
-    log(f"sweep: {len(configs)} runs in {out}: {len(done)} finished already, {len(todo)} to run ({resumed} resumed from a checkpoint), {workers} worker(s)")
+    log(f"sweep: {len(configs)} runs in {out}: {len(done)} finished already, {len(todo)} to run ({resumed} resumed from a checkpoint), {workers} at a time on {backend}")
     failures, busy = [], []
     bar = progress_bar(total=len(configs), desc='sweep', enabled=progress, initial=len(done))
     n = len(done)
@@ -74,23 +64,14 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
         n += 1; bar.update(1); name = TicketConfig(**cfg).name
         if err: failures.append((name, err))
         if verbose: log(f"[{n}/{len(configs)}] {name}: {err or msg}")
+    options = dict(workers=workers, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, folder=out/'.submitit', **engine)
+    job = lambda cfg, wait: dict(config=cfg, out=str(out), wait=wait, threads=max(1, int(cpus_per_run)), env=job_env())
     # first pass: runs that another process holds are skipped; second pass: wait for them (they are usually finished by then)
-    for jobs in ([(asdict(c), str(out), False) for c in todo], None):
-        if jobs is None: jobs = [(cfg, str(out), True) for cfg in busy]; busy.clear()
-        if workers == 1 or len(jobs) <= 1:
-            for j in jobs: finished(*_run_one(j))
-            continue
-        import multiprocessing as mp
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        pool = mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(threads,))
-        try:
-            for r in pool.imap_unordered(_run_one, jobs): finished(*r)
-            pool.close()
-        except BaseException:
-            pool.terminate(); raise
-        finally:
-            pool.join()
-    bar.close()
+    try:
+        for jobs in ([job(asdict(c), False) for c in todo], None):
+            if jobs is None: jobs = [job(cfg, True) for cfg in busy]; busy.clear()
+            if jobs: run_jobs(jobs, lambda r: finished(*r), backend, **options)
+    finally: bar.close()
     for name, err in failures: log(f"sweep: {name} failed: {err}")
     return {'total': len(configs), 'skipped': len(done), 'ran': len(todo), 'failed': failures}
 
