@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full run-hard test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,20 +51,31 @@ run: install-run
 	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
 	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
 
-## the full comparison: nine presets, 10 seeds at 0.9/0.95/0.98 and 3 at 0.5/0.8 -> runs/compare-full/ (hours; resumable: rerun to go on)
+## the full comparison: nine presets, 10 seeds at 0.9/0.95/0.98 and 3 at 0.5/0.8, then the equal-budget rows (5 seeds) -> runs/compare-full/ (hours; resumable: rerun to go on)
 FULL := runs/compare-full
 WORKERS ?= 2
 run-full: install-run
 	@mkdir -p $(FULL)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(FULL)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(FULL) -p workers $(WORKERS) -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.5, 0.8, 0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "seeds_per_sparsity": {"0.5": [0, 1, 2], "0.8": [0, 1, 2]}}'
+	  -p out_dir $(FULL) -p workers $(WORKERS) -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.5, 0.8, 0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "seeds_per_sparsity": {"0.5": [0, 1, 2], "0.8": [0, 1, 2]}, "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4]}'
 	@cat $(FULL)/table.md
 
-# copy the main job's report into nbs/results/compare/ (shown in the README); then `make readme`
+## the hard setting: every layer prunable (first and last too) at 0.9/0.95/0.98/0.99, seven presets, 5 seeds -> runs/compare-hard/ (hours; resumable)
+HARD := runs/compare-hard
+run-hard: install-run
+	@mkdir -p $(HARD)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(HARD)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
+	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -y '{"presets": ["dense", "lth", "lrr", "dlth", "unilth", "unidlth", "random_scratch"], "sparsities": [0.9, 0.95, 0.98, 0.99], "seeds": [0, 1, 2, 3, 4], "budget": {"include_first": true, "include_last": true}}'
+	@cat $(HARD)/table.md
+
+# copy the full comparison's report into nbs/results/compare/ (the README's headline) and the hard setting's into
+# nbs/results/compare-hard/ (when it exists); then `make readme`
+REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
 publish-results:
-	@test -f $(COMPARE)/table.md || { echo "no $(COMPARE)/table.md: run 'make run' first"; exit 1; }
+	@test -f $(FULL)/table.md || { echo "no $(FULL)/table.md: run 'make run-full' first"; exit 1; }
 	mkdir -p nbs/results/compare
-	cp $(COMPARE)/table.md $(COMPARE)/results.json $(COMPARE)/results.csv $(COMPARE)/accuracy_vs_sparsity.png $(COMPARE)/curves.png nbs/results/compare/
+	cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/
+	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 
 ## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered
 LAB_PORT ?= 8888

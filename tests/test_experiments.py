@@ -50,6 +50,20 @@ def test_compare_notebook_stays_within_its_bounds(tmp_path):
     out2, res2 = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2)
     assert res2['sweep']['ran'] == 0 and res2['sweep']['skipped'] == len(res['runs'])
 
+@pytest.mark.slow                      # two minutes: make test-slow
+def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
+    "LTH cut to UniLTH's epochs, UniLTH/UniDLTH given LTH's (the way chosen on validation), beside the grid's own runs."
+    out, res = execute('compare', tmp_path, presets=['lth', 'unilth', 'unidlth'], sparsities=[0.8], seeds=[0, 1], budget={**TINY, 'train_epochs': 6}, device='cpu',
+                       workers=2, equal_budget_sparsities=[0.8], equal_budget_seeds=[0, 1], select_seeds=1)
+    eb = res['equal_budget']
+    assert set(eb['choice']) == {'unilth@0.8', 'unidlth@0.8'} and set(eb['choice'].values()) <= {'ramps', 'cycles'}
+    sm = {r['preset']: r for r in eb['summary']}
+    assert set(sm) == {'lth', 'unilth', 'unidlth', 'lth@unilth_epochs', 'unilth@lth_epochs', 'unidlth@lth_epochs'}
+    assert all(r['n'] == 2 and abs(r['sparsity'] - 0.8) <= 1e-3 for r in sm.values())
+    assert abs(sm['lth@unilth_epochs']['epochs'] - sm['unilth']['epochs']) <= 0.2 * sm['unilth']['epochs']      # equal cost, up to rounding
+    for p in ('unilth', 'unidlth'): assert abs(sm[f'{p}@lth_epochs']['epochs'] - sm['lth']['epochs']) <= 0.2 * sm['lth']['epochs']
+    assert '| lth@unilth_epochs |' in (out/'equal_budget.md').read_text() and (out/'equal_budget.csv').is_file()
+
 def test_ablation_notebook_stays_within_its_bounds(tmp_path):
     variations = {'patience': [1, 2], 'shape': ['linear', 'x^3'], 'cycles': [1, 3]}
     out, res = execute('ablation', tmp_path, seeds=[0], variations=variations, budget=TINY, device='cpu', workers=1)

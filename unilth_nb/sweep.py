@@ -9,14 +9,14 @@ import pandas as pd
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
-from .core import ConfigError, check_choice, save_json, atomic_write, RunFiles
+from .core import ConfigError, check_choice, save_json, atomic_write, RunFiles, parse_steps
 from .engines import run_jobs, job_env, check_backend
 from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule, read_result
 from .training import progress_bar
 
 # %% auto #0
-__all__ = ['grid', 'estimated_epochs', 'sweep', 'collect', 'mean_ci', 'paired_diff', 'summarize', 'table_markdown',
-           'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+__all__ = ['grid', 'estimated_epochs', 'lth_at_epochs', 'unilth_at_epochs', 'sweep', 'collect', 'mean_ci', 'paired_diff',
+           'summarize', 'table_markdown', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/18_sweep.ipynb #867745bd
 def grid(presets, sparsities, seeds, dataset:str='mnist1d', **overrides) -> list:
@@ -36,6 +36,28 @@ def estimated_epochs(c:TicketConfig) -> int:
     C = len(prune_schedule(c.sparsity, c.cycles, c.rate, c.max_rate))
     retrain = c.train_epochs * C if c.rewind_to != 'none' else 0
     return (c.train_epochs if c.warmup != 'none' else 0) + retrain + (10 * C if c.regularize == 'growing' else 0) + (c.finetune if C else 0)
+
+# %% ../nbs/18_sweep.ipynb #ae671b02
+def _rewind_epochs(c:TicketConfig) -> float:
+    "The epoch LTH's rewind goes back to (0 for 'init' or 'schedule'; iterations count as 0)."
+    return parse_steps(c.rewind_to, 1, 'rewind_to') if str(c.rewind_to).endswith('ep') else 0
+
+def lth_at_epochs(epochs:float, sparsity:float, seed:int=0, dataset:str='mnist1d', **overrides) -> TicketConfig:
+    "LTH with its prune schedule and each training cut so that the run costs about `epochs` epochs in all."
+    c = make_config('lth', dataset, sparsity=sparsity, seed=seed, **overrides)
+    C, r = len(prune_schedule(c.sparsity, c.cycles, c.rate, c.max_rate)), _rewind_epochs(c)
+    t = max(int(r) + 1, round((epochs + C * r) / (C + 1)))
+    return make_config('lth', dataset, sparsity=sparsity, seed=seed, **{**overrides, 'train_epochs': t})
+
+def unilth_at_epochs(preset:str, epochs:float, stage1:float, how:str, sparsity:float, seed:int=0, dataset:str='mnist1d', **overrides) -> TicketConfig:
+    "UniLTH or UniDLTH spending about `epochs` in all (stage 1 taking about `stage1`): longer `'ramps'` in its own cycles, or LTH's number of `'cycles'`."
+    check_choice('preset', preset, ('unilth', 'unidlth')); check_choice('how', how, ('ramps', 'cycles'))
+    c = make_config(preset, dataset, sparsity=sparsity, seed=seed, **overrides)
+    lth = make_config('lth', dataset, sparsity=sparsity, seed=seed, **{k: v for k, v in overrides.items() if k not in PRESETS['lth']})
+    cycles = c.cycles if how == 'ramps' else len(prune_schedule(lth.sparsity, lth.cycles, lth.rate, lth.max_rate))
+    per = max(2, round((epochs - stage1 - c.finetune) / cycles))          # epochs per prune cycle: ramp, then hold
+    ramp = max(1, round(2 * per / 3))
+    return make_config(preset, dataset, sparsity=sparsity, seed=seed, **{**overrides, 'cycles': cycles, 'ramp': f'{ramp}ep', 'stabilize': f'{per - ramp}ep'})
 
 # %% ../nbs/18_sweep.ipynb #99703d18
 def _readable_result(c:TicketConfig, out:Path) -> bool:
@@ -168,8 +190,9 @@ def table_markdown(summary, baseline:str='lth') -> str:
             if r.vs_best == r.vs_best: parts.append(f"vs best {_pct(r.vs_best, True)} [{_pct(r.vs_best_lo, True)}, {_pct(r.vs_best_hi, True)}]")
             return '; '.join(parts) or ('best' if r['rank'] == 'best' else '')
         diffs.append(f'| {p} | ' + ' | '.join(d(by[s]) if s in by else '' for s in sps) + ' |')
-    n = int(summary.n.max())
-    lines.append(f"\nTest accuracy (%): mean over {n} seed(s) [95% confidence interval, Student's t] (mean training epochs). Per sparsity, "
+    ns = {s: int(summary[summary.target_sparsity == s].n.max()) for s in sps}
+    n = f"{ns[sps[0]]} seed(s)" if len(set(ns.values())) == 1 else 'the seeds (' + ', '.join(f"{v} at {s:g}" for s, v in ns.items()) + ')'
+    lines.append(f"\nTest accuracy (%): mean over {n} [95% confidence interval, Student's t] (mean training epochs). Per sparsity, "
                  "**bold**: best, its paired difference with every other preset excludes 0; ~: tied with the best (the paired 95% "
                  "interval of the difference includes 0).")
     diffs.append(f"\nPaired differences of test accuracy (percentage points), seed by seed (same init, split and data order), "
