@@ -73,11 +73,14 @@ def api_page() -> str:
     return '\n'.join(lines)
 
 def results_page() -> str:
-    "The main job's published results: the table and its figures."
-    res = NBS/'results'/'compare'
-    out = ['# Results of the main job', '', 'The published report of `make run` (`nbs/results/compare/`), as the README shows it.', '']
-    if (res/'table.md').is_file(): out += [(res/'table.md').read_text(), '']
-    for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/compare/{png.name})', '']
+    "The published results: the full comparison's table and figures, then the equal-budget and hard-setting tables where published."
+    out = ['# Results', '']
+    for sub, title in (('compare', 'The full comparison (`make run-full`)'), ('compare-hard', 'The hard setting: every layer prunable (`make run-hard`)')):
+        res = NBS/'results'/sub
+        if not (res/'table.md').is_file(): continue
+        out += [f'## {title}', '', f'The published report in `nbs/results/{sub}/`, as the README shows it.', '', (res/'table.md').read_text(), '']
+        if (res/'equal_budget.md').is_file(): out += ['### Equal budgets', '', (res/'equal_budget.md').read_text(), '']
+        for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/{sub}/{png.name})', '']
     return '\n'.join(out)
 
 def mathjax(static:Path):

@@ -20,7 +20,7 @@ from .training import (MaskEnforcer, make_optimizer, lr_factor, train_epoch, eva
 from .regularization import Growth, GrowingL2, SHAPES
 from .early_stopping import EarlyStopping, RewindBuffer, clone_state
 from .distributed import (init_distributed, world_size, is_main, rank as dist_rank, rank_device, ShardedBatches, broadcast_mask,
-                                   broadcast_value, mean_value, broadcast_object, barrier, check_ranks_agree)
+                                   broadcast_value, mean_value, broadcast_object, barrier, check_ranks_agree, broadcast_buffers)
 
 # %% auto #0
 __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'SELECTS', 'REGULARIZES', 'DATASET_DEFAULTS', 'GENERIC_DEFAULTS',
@@ -628,7 +628,9 @@ class TicketPipeline:
         c = self.cfg
         seed_everything(c.seed)
         if data is None:
+            if self.world > 1 and not is_main(): barrier()          # data-parallel: rank 0 loads (downloads) first, then the others
             data = get_data(c.dataset, seed=c.seed, val_fraction=c.val_fraction, batch_size=c.batch_size or None, device=self.device, **c.data_kwargs)
+            if self.world > 1 and is_main(): barrier()
         else:
             for b in (data.train, data.val, data.test): b.to(self.device)
         self.data = data
@@ -686,6 +688,7 @@ class TicketPipeline:
         ctl, t = self.ctl, time.perf_counter()
         phase, st = ctl.phase, ctl.state
         tr = self.train_epoch()
+        if self.world > 1: broadcast_buffers(self.model)           # data-parallel: rank 0's BatchNorm statistics on every rank
         va = self.evaluate(self.data.val)
         va['loss'] = broadcast_value(va['loss'])                    # data-parallel: rank 0's, for early stopping on every rank
         r = dict(phase=phase, cycle=st.cycle, epoch=st.epoch + 1, train_loss=mean_value(tr['train_loss']), val_loss=va['loss'], val_acc=va['acc'],
@@ -790,6 +793,7 @@ def _load(self:TicketPipeline, ck:dict):
     if self.files is not None:
         self.rows = MetricsLog.from_csv(self.files.metrics).rows[:n] if n else []
         if n: MetricsLog(self.rows).to_csv(self.files.metrics)
+    else: self.rows = [None] * n                        # a data-parallel rank other than 0 keeps the count only
     self._rows_written, self.seconds = n, ck['seconds']
     self.model.load_state_dict(ck['model']); self.optimizer.load_state_dict(ck['optimizer'])
     self.ctl.load_state_dict(ck['controller'])

@@ -87,7 +87,7 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
         if err: failures.append((name, err))
         if verbose: log(f"[{n}/{len(configs)}] {name}: {err or msg}")
     options = dict(workers=workers, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, folder=out/'.submitit', **engine)
-    job = lambda cfg, wait: dict(config=cfg, out=str(out), wait=wait, threads=max(1, int(cpus_per_run)), env=job_env())
+    job = lambda cfg, wait: dict(config=cfg, out=str(out.resolve()), wait=wait, threads=max(1, int(cpus_per_run)), env=job_env())
     # first pass: runs that another process holds are skipped; second pass: wait for them (they are usually finished by then)
     try:
         for jobs in ([job(asdict(c), False) for c in todo], None):
