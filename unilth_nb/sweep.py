@@ -121,6 +121,7 @@ def mean_ci(x, level:float=0.95) -> tuple:
     from scipy import stats
     x = np.asarray(x, dtype=float); m = float(x.mean())
     if len(x) < 2: return m, math.nan, math.nan
+    if np.ptp(x) == 0: return m, m, m                              # no spread: the interval is the point
     lo, hi = stats.t.interval(level, len(x) - 1, loc=m, scale=stats.sem(x))
     return m, float(lo), float(hi)
 
