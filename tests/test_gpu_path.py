@@ -15,6 +15,7 @@ def _pruned_are_zero(pipe) -> bool:
     return all(bool((params[n][~m.to(params[n].device)] == 0).all()) for n, m in pipe.ctl.mask.items())
 
 @pytest.mark.skipif(not (shutil.which('g++') or shutil.which('c++')), reason='torch.compile (inductor) on the CPU needs a C++ compiler')
+@pytest.mark.slow                     # torch.compile's first compile: make test-slow
 def test_compiled_model_keeps_pruned_weights_at_zero_through_a_prune():
     "torch.compile'd forward: pruned weights stay 0 after the prune, and the prune makes no new graph and no graph break."
     torch._dynamo.reset(); counters.clear()
