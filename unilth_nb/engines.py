@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_engines.ipynb #ac5261f1
 from __future__ import annotations
-import os, shutil, signal, sys, time
+import os, shutil, signal, time
 from pathlib import Path
 from .core import ConfigError, RunBusyError, import_modules, check_choice
 from .pipeline import TicketConfig, run

@@ -4,14 +4,14 @@
 
 # %% ../nbs/18_sweep.ipynb #87149c00
 from __future__ import annotations
-import json, math, os, sys, time
+import json, math
 import pandas as pd
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 from .core import ConfigError, check_choice, save_json, atomic_write, RunFiles, parse_steps
 from .engines import run_jobs, job_env, check_backend
-from .pipeline import TicketConfig, PRESETS, make_config, run, run_dir, load_result, prune_schedule, read_result
+from .pipeline import TicketConfig, PRESETS, make_config, run_dir, load_result, prune_schedule, read_result
 from .training import progress_bar
 
 # %% auto #0
