@@ -876,16 +876,22 @@ def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model
     p = TicketPipeline(config, files.folder, progress=progress, model=model, data=data, tensorboard=tensorboard)   # checks model and data before writing anything
     lock = RunLock(files.folder).acquire(wait=wait)
     try:
-        res = _finished(files, config)                           # another process may have finished it meanwhile
-        if res is not None: return res
-        if files.config.is_file() and not _same_identity(files, config):
-            raise ConfigError(f"{str(files.folder)!r} holds a run of a different config (hash collision?)")
-        resumed = p.resume_latest()                              # the last good checkpoint, else a fresh start
-        if not resumed or not files.config.is_file(): save_json(asdict(config), files.config)
+        state, value = _start(p, files, config)
+        if state == 'finished': return value                     # another process finished it meanwhile
         res = p.run()
         save_json(res, files.result)
         return res
     finally: lock.release()
+
+def _start(p:TicketPipeline, files:RunFiles, config:TicketConfig) -> tuple:
+    "Under the run's lock: `('finished', result)`, else `('resume', path)` after loading the last good checkpoint (`path` None: a fresh start, config.json written)."
+    res = _finished(files, config)
+    if res is not None: return 'finished', res
+    if files.config.is_file() and not _same_identity(files, config):
+        raise ConfigError(f"{str(files.folder)!r} holds a run of a different config (hash collision?)")
+    path = p.resume_latest()
+    if path is None or not files.config.is_file(): save_json(asdict(config), files.config)
+    return 'resume', str(path) if path is not None else None
 
 def _run_ranks(config:TicketConfig, files:RunFiles, progress, model, data, wait:bool, tensorboard) -> dict:
     "`run` as one of several `torchrun` processes: rank 0 alone locks, reads and writes the run folder; every rank trains."
@@ -894,16 +900,7 @@ def _run_ranks(config:TicketConfig, files:RunFiles, progress, model, data, wait:
     lock, start = None, None
     try:
         if main:                                                 # what the folder holds decides for every rank
-            try:
-                lock = RunLock(files.folder).acquire(wait=wait)
-                res = _finished(files, config)
-                if res is not None: start = ('finished', res)
-                else:
-                    if files.config.is_file() and not _same_identity(files, config):
-                        raise ConfigError(f"{str(files.folder)!r} holds a run of a different config (hash collision?)")
-                    path = p.resume_latest()
-                    if path is None or not files.config.is_file(): save_json(asdict(config), files.config)
-                    start = ('resume', str(path) if path is not None else None)
+            try: lock = RunLock(files.folder).acquire(wait=wait); start = _start(p, files, config)
             except Exception as e: start = ('error', e)
         start = broadcast_object(start)
         if start[0] == 'error': raise start[1]
