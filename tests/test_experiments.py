@@ -49,6 +49,10 @@ def test_compare_notebook_stays_within_its_bounds(tmp_path):
     # a rerun of the same notebook trains nothing: every run folder is finished
     out2, res2 = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2)
     assert res2['sweep']['ran'] == 0 and res2['sweep']['skipped'] == len(res['runs'])
+    # results.json keeps the invocation that computed the runs (its wall time, workers, CPU), then the rerun's
+    first, again = res2['invocations']
+    assert first == res['invocations'][0] and first['ran'] == len(res['runs']) and first['workers'] == 2 and first['wall_seconds'] > 0
+    assert again['ran'] == 0 and again['cpus'] == os.cpu_count()
 
 @pytest.mark.slow                      # two minutes: make test-slow
 def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
@@ -63,6 +67,8 @@ def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
     assert abs(sm['lth@unilth_epochs']['epochs'] - sm['unilth']['epochs']) <= 0.2 * sm['unilth']['epochs']      # equal cost, up to rounding
     for p in ('unilth', 'unidlth'): assert abs(sm[f'{p}@lth_epochs']['epochs'] - sm['lth']['epochs']) <= 0.2 * sm['lth']['epochs']
     assert '| lth@unilth_epochs |' in (out/'equal_budget.md').read_text() and (out/'equal_budget.csv').is_file()
+    # lth@ on 2 seeds, 2 ways x 2 presets on 1 seed, then the chosen ways on the 1 seed not yet run (2 presets)
+    assert eb['ran'] == 2 + 2 * 2 + 2 and eb['workers'] == 2 and eb['wall_seconds'] > 0
 
 def test_ablation_notebook_stays_within_its_bounds(tmp_path):
     variations = {'patience': [1, 2], 'shape': ['linear', 'x^3'], 'cycles': [1, 3]}
