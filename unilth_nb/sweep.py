@@ -162,40 +162,46 @@ def summarize(df, baseline:str='lth'):
             if baseline in set(g.preset) and r.preset != baseline: s.loc[i, ['vs_base', 'vs_base_lo', 'vs_base_hi']] = _paired(df, sp, r.preset, baseline)
             if r.preset != best:
                 d = _paired(df, sp, r.preset, best); s.loc[i, ['vs_best', 'vs_best_lo', 'vs_best_hi']] = d
-                if not _excludes_zero(d[1], d[2]): tied.append(i)
+                if math.isnan(d[1]): s.loc[i, 'rank'] = '?'            # fewer than two shared seeds: not compared
+                elif not _excludes_zero(d[1], d[2]): tied.append(i)
         for i in tied: s.loc[i, 'rank'] = 'tie'
         s.loc[g.index[g.preset == best][0], 'rank'] = 'tie' if tied else 'best'
     return s
 
 def _pct(v, signed=False) -> str: return '' if v != v else (f"{100*v:+.1f}" if signed else f"{100*v:.1f}")
 
-def _cell(r) -> str:
-    "Mean [95% CI] (mean epochs), best in bold, a tie with the best marked ~."
+def _cell(r, n:int|None=None) -> str:
+    "Mean [95% CI] (mean epochs, and the seed count where it is below the column's `n`), best in bold, a tie with the best marked ~, not compared ?."
     ci = f" [{_pct(r.ci_lo)}, {_pct(r.ci_hi)}]" if r.ci_lo == r.ci_lo else ''
-    txt = f"{_pct(r.test_mean)}{ci} ({r.epochs:.0f} ep)"
-    return f"**{txt}**" if r['rank'] == 'best' else (f"~ {txt}" if r['rank'] == 'tie' else txt)
+    few = f", {r.n} seed{'s' if r.n > 1 else ''}" if n is not None and r.n < n else ''
+    txt = f"{_pct(r.test_mean)}{ci} ({r.epochs:.0f} ep{few})"
+    return f"**{txt}**" if r['rank'] == 'best' else {'tie': f"~ {txt}", '?': f"? {txt}"}.get(r['rank'], txt)
+
+def _diff(name, v, lo, hi) -> str:
+    "One paired difference in points: mean [95% CI], or the mean alone where a single pair gives no interval."
+    return f"vs {name} {_pct(v, True)} " + (f"[{_pct(lo, True)}, {_pct(hi, True)}]" if lo == lo else '(one seed: no interval)')
 
 def table_markdown(summary, baseline:str='lth') -> str:
     "Presets x sparsities: mean test accuracy [95% CI] (%), mean epochs, marks; then the paired differences against `baseline` and the best."
     sps = sorted(summary[summary.preset != 'dense'].target_sparsity.unique())
     head = ['| preset | ' + ' | '.join(f'sparsity {s:g}' for s in sps) + ' |', '| --- |' + ' --- |' * len(sps)]
     lines, diffs = list(head), list(head)
+    ns = {s: int(summary[summary.target_sparsity == s].n.max()) for s in sps}
     for p in summary.preset.unique():
         g = summary[summary.preset == p]
         if p == 'dense': lines.append('| dense (sparsity 0) | ' + ' | '.join([_cell(g.iloc[0])] * len(sps)) + ' |'); continue
         by = {r.target_sparsity: r for _, r in g.iterrows()}
-        lines.append(f'| {p} | ' + ' | '.join(_cell(by[s]) if s in by else '' for s in sps) + ' |')
+        lines.append(f'| {p} | ' + ' | '.join(_cell(by[s], ns[s]) if s in by else '' for s in sps) + ' |')
         def d(r):
             parts = []
-            if r.vs_base == r.vs_base: parts.append(f"vs {baseline} {_pct(r.vs_base, True)} [{_pct(r.vs_base_lo, True)}, {_pct(r.vs_base_hi, True)}]")
-            if r.vs_best == r.vs_best: parts.append(f"vs best {_pct(r.vs_best, True)} [{_pct(r.vs_best_lo, True)}, {_pct(r.vs_best_hi, True)}]")
+            if r.vs_base == r.vs_base: parts.append(_diff(baseline, r.vs_base, r.vs_base_lo, r.vs_base_hi))
+            if r.vs_best == r.vs_best: parts.append(_diff('best', r.vs_best, r.vs_best_lo, r.vs_best_hi))
             return '; '.join(parts) or ('best' if r['rank'] == 'best' else '')
         diffs.append(f'| {p} | ' + ' | '.join(d(by[s]) if s in by else '' for s in sps) + ' |')
-    ns = {s: int(summary[summary.target_sparsity == s].n.max()) for s in sps}
     n = f"{ns[sps[0]]} seed(s)" if len(set(ns.values())) == 1 else 'the seeds (' + ', '.join(f"{v} at {s:g}" for s, v in ns.items()) + ')'
-    lines.append(f"\nTest accuracy (%): mean over {n} [95% confidence interval, Student's t] (mean training epochs). Per sparsity, "
+    lines.append(f"\nTest accuracy (%): mean over {n} [95% confidence interval, Student's t] (mean training epochs; a cell with fewer seeds than its column says how many). Per sparsity, "
                  "**bold**: best, its paired difference with every other preset excludes 0; ~: tied with the best (the paired 95% "
-                 "interval of the difference includes 0).")
+                 "interval of the difference includes 0); ?: fewer than two seeds shared with the best, not compared.")
     diffs.append(f"\nPaired differences of test accuracy (percentage points), seed by seed (same init, split and data order), "
                  f"mean [95% CI, paired t], against {baseline} and against the best preset of the sparsity.")
     return '\n'.join(lines) + '\n\n' + '\n'.join(diffs)
