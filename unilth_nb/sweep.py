@@ -16,7 +16,8 @@ from .training import progress_bar
 
 # %% auto #0
 __all__ = ['grid', 'estimated_epochs', 'lth_at_epochs', 'unilth_at_epochs', 'sweep', 'collect', 'mean_ci', 'paired_diff',
-           'summarize', 'table_markdown', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+           'summarize', 'table_markdown', 'paired_sentence', 'verdicts', 'plot_accuracy_vs_sparsity', 'plot_curves',
+           'report']
 
 # %% ../nbs/18_sweep.ipynb #867745bd
 def grid(presets, sparsities, seeds, dataset:str='mnist1d', **overrides) -> list:
@@ -205,6 +206,36 @@ def table_markdown(summary, baseline:str='lth') -> str:
     diffs.append(f"\nPaired differences of test accuracy (percentage points), seed by seed (same init, split and data order), "
                  f"mean [95% CI, paired t], against {baseline} and against the best preset of the sparsity.")
     return '\n'.join(lines) + '\n\n' + '\n'.join(diffs)
+
+# %% ../nbs/18_sweep.ipynb #2637ca9a
+def paired_sentence(df, sp:float, p:str, q:str) -> str|None:
+    "`p` against `q` at sparsity `sp` in words: the paired difference [95% CI] over their shared seeds, its verdict, the epoch ratio (None under two seeds)."
+    a, b = (df[(df.preset == x) & (df.target_sparsity == sp)] for x in (p, q))
+    n = len(set(a.seed) & set(b.seed))
+    if n < 2: return None
+    d, lo, hi = _paired(df, sp, p, q)
+    verdict = 'significantly better' if lo > 0 else 'significantly worse' if hi < 0 else 'not significant'
+    return f"{100*d:+.1f} [{100*lo:+.1f}, {100*hi:+.1f}] points vs {q} over {n} seeds ({verdict}), for {a.epochs.mean() / b.epochs.mean():.2f}x its epochs"
+
+def verdicts(summary, df=None, baseline:str='lth', subject:str='unilth', versus=()) -> list:
+    "Per sparsity: the best preset or the tie at the top, every preset against `baseline`; then `subject` against each of `versus` (from the runs `df`)."
+    says = []
+    for sp, g in summary[summary.preset != 'dense'].groupby('target_sparsity'):
+        best, tie = g[g['rank'] == 'best'].preset.tolist(), g[g['rank'] == 'tie'].preset.tolist()
+        s = f"sparsity {sp:g}: " + (f"**{best[0]}** is best, significantly (paired 95% intervals exclude 0)" if best
+                                    else f"no preset is significantly best; tied at the top: {', '.join(tie)}")
+        if baseline in set(g.preset):
+            cost = g[g.preset == baseline].epochs.iloc[0]
+            s += f". Against {baseline}: " + '; '.join(
+                f"{r.preset} {_pct(r.vs_base, True)} [{_pct(r.vs_base_lo, True)}, {_pct(r.vs_base_hi, True)}] "
+                f"({'better' if r.vs_base_lo > 0 else 'worse' if r.vs_base_hi < 0 else 'not significant'}, {r.epochs / cost:.2f}x {baseline}'s epochs)"
+                for _, r in g[g.vs_base_lo == g.vs_base_lo].iterrows())
+        says.append(s + '.')
+    for sp in (sorted(summary[summary.preset == subject].target_sparsity.unique()) if df is not None else []):
+        u = [t for t in (paired_sentence(df, sp, subject, q) for q in versus if q != subject) if t]
+        if u: says.append(f"{subject} at {sp:g}: " + '; '.join(u) + '.')
+    return says
+
 
 # %% ../nbs/18_sweep.ipynb #c2e7ec57
 def plot_accuracy_vs_sparsity(summary, ax=None, title:str|None=None):
