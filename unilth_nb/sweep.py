@@ -178,9 +178,13 @@ def _cell(r, n:int|None=None) -> str:
     txt = f"{_pct(r.test_mean)}{ci} ({r.epochs:.0f} ep{few})"
     return f"**{txt}**" if r['rank'] == 'best' else {'tie': f"~ {txt}", '?': f"? {txt}"}.get(r['rank'], txt)
 
-def _diff(name, v, lo, hi) -> str:
-    "One paired difference in points: mean [95% CI], or the mean alone where a single pair gives no interval."
-    return f"vs {name} {_pct(v, True)} " + (f"[{_pct(lo, True)}, {_pct(hi, True)}]" if lo == lo else '(one seed: no interval)')
+def _interval(v, lo, hi) -> str:
+    "A paired difference in points: mean [95% CI], or the mean alone where a single pair gives no interval."
+    return f"{_pct(v, True)} " + (f"[{_pct(lo, True)}, {_pct(hi, True)}]" if lo == lo else '(one seed: no interval)')
+
+def _verdict(lo, hi) -> str: return 'better' if lo > 0 else 'worse' if hi < 0 else 'not significant'
+
+def _diff(name, v, lo, hi) -> str: return f"vs {name} {_interval(v, lo, hi)}"
 
 def table_markdown(summary, baseline:str='lth') -> str:
     "Presets x sparsities: mean test accuracy [95% CI] (%), mean epochs, marks; then the paired differences against `baseline` and the best."
@@ -214,8 +218,8 @@ def paired_sentence(df, sp:float, p:str, q:str) -> str|None:
     n = len(set(a.seed) & set(b.seed))
     if n < 2: return None
     d, lo, hi = _paired(df, sp, p, q)
-    verdict = 'significantly better' if lo > 0 else 'significantly worse' if hi < 0 else 'not significant'
-    return f"{100*d:+.1f} [{100*lo:+.1f}, {100*hi:+.1f}] points vs {q} over {n} seeds ({verdict}), for {a.epochs.mean() / b.epochs.mean():.2f}x its epochs"
+    verdict = _verdict(lo, hi); verdict = verdict if verdict == 'not significant' else f'significantly {verdict}'
+    return f"{_interval(d, lo, hi)} points vs {q} over {n} seeds ({verdict}), for {a.epochs.mean() / b.epochs.mean():.2f}x its epochs"
 
 def verdicts(summary, df=None, baseline:str='lth', subject:str='unilth', versus=()) -> list:
     "Per sparsity: the best preset or the tie at the top, every preset against `baseline`; then `subject` against each of `versus` (from the runs `df`)."
@@ -227,8 +231,7 @@ def verdicts(summary, df=None, baseline:str='lth', subject:str='unilth', versus=
         if baseline in set(g.preset):
             cost = g[g.preset == baseline].epochs.iloc[0]
             s += f". Against {baseline}: " + '; '.join(
-                f"{r.preset} {_pct(r.vs_base, True)} [{_pct(r.vs_base_lo, True)}, {_pct(r.vs_base_hi, True)}] "
-                f"({'better' if r.vs_base_lo > 0 else 'worse' if r.vs_base_hi < 0 else 'not significant'}, {r.epochs / cost:.2f}x {baseline}'s epochs)"
+                f"{r.preset} {_interval(r.vs_base, r.vs_base_lo, r.vs_base_hi)} ({_verdict(r.vs_base_lo, r.vs_base_hi)}, {r.epochs / cost:.2f}x {baseline}'s epochs)"
                 for _, r in g[g.vs_base_lo == g.vs_base_lo].iterrows())
         says.append(s + '.')
     for sp in (sorted(summary[summary.preset == subject].target_sparsity.unique()) if df is not None else []):
