@@ -1,7 +1,8 @@
 """Short configs of every preset (and variants that end phases mid-epoch), their results summarized, for the refactor-safety test.
 
-`python tests/refruns.py tests/reference_runs.json` records them (done once, before the TicketController refactor, on the machine
-named in the file); `test_controller.py` compares every later version with that record."""
+`python tests/refruns.py tests/reference_runs.json` records them (done before the TicketController refactor on the Xeon named
+in that file; `reference_runs_amd_epyc.json` at 3207f64, before the split of the pipeline module, on the AMD EPYC);
+`test_controller.py` compares every later version with the record of the machine it runs on (bit for bit), else with the first."""
 import hashlib, json, os, platform
 import torch
 

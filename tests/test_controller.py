@@ -196,16 +196,20 @@ def test_lightning_checkpoint_resumes_the_ticket(tmp_path, preset, stop_at):
     if preset == 'lth': assert second.ctl.report()['cost']['total']['epochs'] == total   # no epoch lost or doubled
 
 # ---- the refactor kept every preset's recorded numbers ------------------------------------------------
-REF = json.loads((Path(__file__).parent/'reference_runs.json').read_text())
+# one record per machine (made before the refactors they guard): the numbers are bit-identical only on the machine that made them
+RECORDS = [json.loads(f.read_text()) for f in sorted(Path(__file__).parent.glob('reference_runs*.json'))]
+REF = RECORDS[0]
 
 @pytest.mark.parametrize('name', list(CONFIGS))
 def test_presets_give_their_recorded_results(name):
     threads = torch.get_num_threads(); torch.set_num_threads(1)
     try: got = json.loads(json.dumps(run_reference(name)))
     finally: torch.set_num_threads(threads)
-    ref = REF['runs'][name]
+    here = {machine(), machine().replace(f'{threads} threads', '1 threads')}
+    same = next((r for r in RECORDS if r['machine'] in here), None)
+    ref = (same or REF)['runs'][name]
     assert got['hash'] == ref['hash']                                   # the same run identity
-    if machine().replace(f'{threads} threads', '1 threads') == REF['machine'] or machine() == REF['machine']:
+    if same is not None:
         for k in ref: assert got[k] == ref[k], k                        # the same machine: the same numbers, bit for bit
     else:                                                               # floats differ across CPUs: compare what must not
         assert abs(got['sparsity']['prunable'] - ref['sparsity']['prunable']) <= 1e-3
