@@ -53,12 +53,12 @@ def main(argv=None) -> int:
                 if broken: problems.append(f"{p.name}: images that did not load: {broken[:3]}")
                 if page.evaluate("() => document.body.innerText.includes('#| ')"): problems.append(f"{p.name}: an nbdev directive (#| ...) is shown")
                 if p.stem == 'index': page.screenshot(path=str(out/'index.png'))
-            theory = site/'07_theory.html'
+            theory = site/'08_theory.html'
             page.goto(theory.as_uri(), wait_until='load')
             page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
             n_math = page.evaluate("() => document.querySelectorAll('mjx-container').length")
             raw = page.evaluate("() => document.querySelector('main, article, body').innerText.includes('$$')")
-            if raw: problems.append('07_theory.html: raw $$ left in the text (math not rendered)')
+            if raw: problems.append('08_theory.html: raw $$ left in the text (math not rendered)')
             page.screenshot(path=str(out/'theory.png'))
             page.goto((site/'api.html').as_uri(), wait_until='load')
             if not page.evaluate("() => !!document.getElementById('unilth_nb.pipeline.TicketPipeline')"):
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
                 page.wait_for_function("() => document.querySelectorAll('#search-results li a').length > 0", timeout=30_000)
                 hits = page.evaluate("() => [...document.querySelectorAll('#search-results li a')].map(a => a.getAttribute('href'))")
             except Exception: hits = []
-            if not any('06_early_stopping' in h for h in hits): problems.append(f"search for 'rewind' did not find 06_early_stopping: {hits[:5]}")
+            if not any('07_early_stopping' in h for h in hits): problems.append(f"search for 'rewind' did not find 07_early_stopping: {hits[:5]}")
             if remote: problems.append(f"requests over the network: {sorted(set(remote))[:5]}")
         finally: browser.close()
     print(f"docs check: {len(pages)} notebook pages, {n_math} MathJax elements on the theory page, {n_api} API entries, "
