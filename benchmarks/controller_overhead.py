@@ -18,7 +18,7 @@ from unilth_nb.models import get_model
 from unilth_nb.masks import Mask, prune_magnitude
 from unilth_nb.training import MaskEnforcer
 from unilth_nb.regularization import GrowingL2, Growth
-from unilth_nb.pipeline import TicketController
+from unilth_nb.controller import TicketController
 
 def epoch(model, opt, batches, before=None, after=None):
     model.train()

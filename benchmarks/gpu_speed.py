@@ -27,7 +27,8 @@ from unilth_nb.core import seed_everything, get_device
 from unilth_nb.data import register_dataset, get_data
 from unilth_nb.models import get_model
 from unilth_nb.training import make_optimizer, resolve_execution, autocast
-from unilth_nb.pipeline import make_config, TicketPipeline
+from unilth_nb.config import make_config
+from unilth_nb.pipeline import TicketPipeline
 
 def synthetic_cifar(seed:int=0, n:int=50000, n_test:int=1000) -> dict:
     "Random uint8 CIFAR-shaped images with random labels (timing only: nothing to learn)."

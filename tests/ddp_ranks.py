@@ -3,12 +3,14 @@ digest of its weights. `python ddp_ranks.py CONFIG_JSON OUT [STOP]`: with STOP, 
 import json, sys
 from pathlib import Path
 import torch
-import unilth_nb.pipeline as P
+from unilth_nb.config import make_config
+from unilth_nb.pipeline import TicketPipeline
+from unilth_nb.store import run
 from unilth_nb.distributed import rank, state_digest
 
-cfg, out = P.make_config(**json.loads(sys.argv[1])), Path(sys.argv[2])
+cfg, out = make_config(**json.loads(sys.argv[1])), Path(sys.argv[2])
 stop = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-original = P.TicketPipeline.run
+original = TicketPipeline.run
 
 def run_and_keep(self, callback=None):
     res = original(self, callback=(lambda p: len(p.rows) >= stop) if stop else None)
@@ -17,5 +19,5 @@ def run_and_keep(self, callback=None):
     if res is None: raise SystemExit(0)            # stopped: leave as a killed run would (the lock goes with the process)
     return res
 
-P.TicketPipeline.run = run_and_keep
-P.run(cfg, out, progress=False)
+TicketPipeline.run = run_and_keep
+run(cfg, out, progress=False)

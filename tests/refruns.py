@@ -38,11 +38,12 @@ def summary(res: dict, rows: list, masks: dict) -> dict:
             'masks': {n: hashlib.sha1(m.cpu().numpy().tobytes()).hexdigest() for n, m in masks.items()}}
 
 def run_reference(name: str) -> dict:
-    from unilth_nb.pipeline import make_config, TicketPipeline
+    from unilth_nb.config import make_config
+    from unilth_nb.pipeline import TicketPipeline
     kw = dict(CONFIGS[name]); preset = kw.pop('preset')
     p = TicketPipeline(make_config(preset, **kw), progress=False)
     res = p.run()
-    return {'hash': p.cfg.hash, **summary(res, p.rows, p.ctl.mask)}
+    return {'hash': p.cfg.hash, **summary(res.to_dict(), p.rows, p.ctl.mask)}
 
 if __name__ == '__main__':
     import sys

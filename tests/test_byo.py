@@ -2,7 +2,8 @@
 import hashlib, json, os, subprocess, sys, textwrap
 from pathlib import Path
 import numpy as np, pytest, torch, torch.nn as nn
-from unilth_nb.pipeline import PRESETS, make_config, run, run_dir
+from unilth_nb.config import PRESETS, make_config, bind_objects
+from unilth_nb.store import run, run_dir
 
 UNILTH = [str(Path(sys.executable).parent/'unilth')]
 TINY = ['--train_epochs', '3', '--finetune', '1', '--ramp', '1ep', '--stabilize', '1ep', '--patience', '1', '--cycles', '2',
@@ -125,8 +126,8 @@ def test_model_and_data_objects_through_the_python_api(tmp_path):
                       device='cpu', log_test=False, batch_size=32)
     torch.manual_seed(0); net = Net(); init = {k: v.clone() for k, v in net.state_dict().items()}
     res = run(cfg, tmp_path, progress=False, model=net, data=_data())
-    assert abs(res['sparsity']['prunable'] - 0.8) <= 1e-3 and res['model'] == 'Net' and res['dataset'] == 'custom'
-    assert res['prunable'] == ['b.weight']
+    assert abs(res.sparsity['prunable'] - 0.8) <= 1e-3 and res.model == 'Net' and res.dataset == 'custom'
+    assert res.prunable == ['b.weight']
     assert all(torch.equal(v, init[k]) for k, v in net.state_dict().items())     # the user's module is the init, untouched
     (folder,) = tmp_path.iterdir()
     before = snapshot(tmp_path)
@@ -135,8 +136,7 @@ def test_model_and_data_objects_through_the_python_api(tmp_path):
     torch.manual_seed(0); wider = Net(hidden=17)
     names = {folder.name}
     for model, data in ((other_init, _data()), (wider, _data()), (net, _data(shift=0.1))):
-        cfg2, *_ = __import__('unilth_nb.pipeline', fromlist=['bind_objects']).bind_objects(cfg, model, data)
-        names.add(run_dir(cfg2, tmp_path).name)
+        names.add(run_dir(bind_objects(cfg, model, data).config, tmp_path).name)
     assert len(names) == 4                     # another init, another architecture, other data: each its own run
 
 def test_objects_and_registries_work_on_bf16_models():

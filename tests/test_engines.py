@@ -4,7 +4,8 @@ engines' install hint when they are missing."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from unilth_nb.pipeline import make_config, run_dir, read_result
+from unilth_nb.config import make_config
+from unilth_nb.store import run_dir, read_result
 from unilth_nb.sweep import grid, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ def test_the_same_sweep_gives_identical_results_on_local_ray_and_submitit(tmp_pa
         assert s['ran'] == 5 and [n for n, _ in s['failed']] == [bad.name], s['failed']
         assert 'DivergedError' in s['failed'][0][1]
         assert any(bad.name in line and 'failed' in line for line in logs[backend])
-        results[backend] = {c.name: (r['test_acc'], r['test_loss'], r['sparsity']['prunable'])
+        results[backend] = {c.name: (r.test_acc, r.test_loss, r.sparsity['prunable'])
                             for c in good for r in [read_result(run_dir(c, out), c)]}
     assert len(results['local']) == 4
     assert results['local'] == results['ray'] == results['submitit']      # same machine, one thread per run: bit for bit

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest, torch
 from torch._dynamo.utils import counters
 from unilth_nb.all import *
-from unilth_nb.data import _ORDER_STREAM
+from unilth_nb.core import ORDER_STREAM
 
 ROOT = Path(__file__).resolve().parents[1]
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')
@@ -25,7 +25,7 @@ def test_compiled_model_keeps_pruned_weights_at_zero_through_a_prune():
     def after_epoch(p):
         seen.append((p.ctl.phase, p.ctl.mask.sparsity(), _pruned_are_zero(p), counters['stats']['unique_graphs'], sum(counters['graph_break'].values())))
     r = pipe.run(callback=after_epoch)
-    assert pipe.net is not pipe.model and r['execution']['compile'] == 'on'
+    assert pipe.net is not pipe.model and r.execution['compile'] == 'on'
     finetune = [s for s in seen if s[0] in ('finetune', 'done')]     # right after the prune, then after each of 3 masked epochs
     assert len(finetune) == 4 and all(abs(s[1] - 0.9) < 1e-3 and s[2] for s in finetune)
     assert len({s[3] for s in finetune}) == 1, f"recompiled after the prune: {seen}"     # the graphs compiled before the prune serve every masked epoch
@@ -39,8 +39,8 @@ def test_mixed_precision_runs_on_cpu(tmp_path):
         c = make_config('unilth', precision=prec, device='cpu', **base)
         assert c.hash == make_config('unilth', **base).hash
         r = run(c, tmp_path/prec)
-        assert r['execution'] == {'device': 'cpu', 'precision': prec, 'channels_last': False, 'compile': 'off', 'world_size': 1}
-        assert abs(r['sparsity']['prunable'] - 0.9) < 1e-3 and math.isfinite(r['test_loss'])
+        assert r.execution == {'device': 'cpu', 'precision': prec, 'channels_last': False, 'compile': 'off', 'world_size': 1}
+        assert abs(r.sparsity['prunable'] - 0.9) < 1e-3 and math.isfinite(r.test_loss)
     ck = torch.load(next((tmp_path/'fp16').glob('*/checkpoint.pt')), weights_only=False)
     assert ck['scaler'] is not None and 'scale' in ck['scaler']                       # a resumed fp16 run keeps its loss scale
     with pytest.raises(ConfigError, match='precision'): make_config('unilth', precision='fp8')
@@ -53,9 +53,9 @@ def test_channels_last_pipeline_on_cpu():
     pipe = TicketPipeline(c, data=data)
     r = pipe.run()
     conv = next(m for m in pipe.model.modules() if isinstance(m, torch.nn.Conv2d))
-    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and r['execution']['channels_last']
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and r.execution['channels_last']
     assert next(iter(pipe.data.train))[0].is_contiguous(memory_format=torch.channels_last)
-    assert _pruned_are_zero(pipe) and abs(r['sparsity']['prunable'] - 0.9) < 1e-3
+    assert _pruned_are_zero(pipe) and abs(r.sparsity['prunable'] - 0.9) < 1e-3
 
 @pytest.mark.slow                     # a benchmark's quick run: make test-slow
 def test_gpu_speed_quick_on_cpu(tmp_path):
@@ -76,7 +76,7 @@ def test_device_images_on_cuda_equal_the_cpu_reference():
     mean, std = torch.tensor([0.4, 0.5, 0.6]), torch.tensor([0.2, 0.25, 0.3])
     dev = DeviceImageBatches(x, y, mean, std, 16, shuffle=True, augment=True, seed=3, device='cuda')
     ref = ImageDataset(x, y, mean, std, augment=True)
-    ref.draw_augmentation(make_generator(3, _ORDER_STREAM, 0))
+    ref.draw_augmentation(make_generator(3, ORDER_STREAM, 0))
     order = dev.draws(0)[0]
     xs = torch.cat([b for b, _ in dev]).cpu()
     torch.testing.assert_close(xs, torch.stack([ref[int(k)][0] for k in order]), atol=1e-6, rtol=0)
@@ -89,5 +89,5 @@ def test_pipeline_on_cuda_bf16_channels_last():
     c = make_config('oneshot_magnitude', model='resnet20', train_epochs=2, finetune=2, device='cuda', log_test=False, val_fraction=0.25)
     pipe = TicketPipeline(c, data=data)
     r = pipe.run()
-    assert r['execution'] == {'device': 'cuda', 'precision': 'bf16', 'channels_last': True, 'compile': 'off', 'world_size': 1}
-    assert _pruned_are_zero(pipe) and abs(r['sparsity']['prunable'] - 0.9) < 1e-3 and math.isfinite(r['test_loss'])
+    assert r.execution == {'device': 'cuda', 'precision': 'bf16', 'channels_last': True, 'compile': 'off', 'world_size': 1}
+    assert _pruned_are_zero(pipe) and abs(r.sparsity['prunable'] - 0.9) < 1e-3 and math.isfinite(r.test_loss)

@@ -2,7 +2,8 @@
 import csv, hashlib, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
-from unilth_nb.pipeline import PRESETS, make_config, run_dir
+from unilth_nb.config import PRESETS, make_config
+from unilth_nb.store import run_dir
 
 UNILTH = [str(Path(sys.executable).parent/'unilth')]
 TINY = ['--train_epochs', '2', '--finetune', '1', '--ramp', '1ep', '--stabilize', '1ep', '--patience', '1',

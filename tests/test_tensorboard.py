@@ -32,21 +32,21 @@ def test_events_match_metrics(tmp_path):
 def test_events_after_a_crash_and_resume(tmp_path):
     "A crash after an epoch's events were written but before its checkpoint: the resumed run redoes that epoch, with no step twice."
     c = make_config('unilth', **CFG)
-    d = run_dir(c, tmp_path); d.mkdir(parents=True)
-    pipe = TicketPipeline(c, d, tensorboard=True)
-    save_json(__import__('dataclasses').asdict(c), RunFiles(d).config)
-    real = pipe.checkpoint
-    def crashing_checkpoint():
-        if len(pipe.rows) == 5:
-            pipe._tb.flush()                   # the events of epoch 5 reached the disk; its checkpoint never will
+    d = run_dir(c, tmp_path)
+    store = RunStore(d); pipe = TicketPipeline(c, store, tensorboard=True)
+    store.start(pipe)                          # a fresh start: config.json written
+    real = store.save
+    def crashing_save(p):
+        if len(p.rows) == 5:
+            p._tb.flush()                      # the events of epoch 5 reached the disk; its checkpoint never will
             raise KeyboardInterrupt
-        real()
-    pipe.checkpoint = crashing_checkpoint
+        real(p)
+    store.save = crashing_save
     with pytest.raises(KeyboardInterrupt): pipe.run()
     assert n_rows(d) == 4 and 5 in steps(d)
     r = run(c, tmp_path, tensorboard=True)                                            # resumes from epoch 4
     n = n_rows(d)
-    assert steps(d) == list(range(1, n + 1)) and n == r['cost']['total']['epochs']
+    assert steps(d) == list(range(1, n + 1)) and n == r.total['epochs']
 
 def test_cli_flag_and_environment(tmp_path):
     env = dict(os.environ, UNILTH_QUIET='1')
