@@ -95,7 +95,7 @@ class TensorBoardLog:
     def flush(self): self.writer.flush()
     def close(self): self.writer.close()
 
-# %% ../nbs/12_pipeline.ipynb #46bffae7
+# %% ../nbs/12_pipeline.ipynb #31819a7e
 class TicketPipeline:
     "One run of the unified ticket pipeline: the built-in loop around a `TicketController`, in memory; a `store` (the run store's) keeps it on disk."
     def __init__(self, config:TicketConfig|Bound, store=None, progress:bool|None=None, model:nn.Module|None=None, data=None,
@@ -165,6 +165,7 @@ class TicketPipeline:
     @property
     def _cudagraphs(self) -> bool: return self.cfg.compile in ('reduce-overhead', 'max-autotune') and self.device.type == 'cuda'
     def _val_acc(self) -> float: return self.evaluate(self.data.val)['acc']
+
     def run(self, callback=None) -> RunResult|None:
         "Run (or go on) to the end and return the result; `callback(pipeline)` after each epoch returning True stops early (None is returned)."
         ctl, c = self.ctl, self.cfg
@@ -183,6 +184,7 @@ class TicketPipeline:
             self._bar = None
         check_ranks_agree(self.model, ctl.mask)                      # data-parallel: same weights and mask on every rank
         return self.result()
+
     def _saved(self, event:str, ctl:TicketController):
         "The controller's milestones (the random ticket, each prune, the end of stage 1): to the store, and a prune to TensorBoard."
         if self.store is not None: self.store.milestone(event, self)

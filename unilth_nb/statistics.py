@@ -191,10 +191,10 @@ def plot_curves(folder:str|Path, df, presets=None, seed:int|None=None, sparsity:
     fig.tight_layout()
     return fig
 
-# %% ../nbs/24_statistics.ipynb #f6cf9d24
+# %% ../nbs/24_statistics.ipynb #057d54e7
 def report(folder:str|Path, out:str|Path|None=None, seed:int|None=None, curve_sparsity:float|None=None) -> dict:
     "Write the table, the results and the plots of the finished runs under `folder` into `out`; return them."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
     out = Path(out) if out is not None else folder
