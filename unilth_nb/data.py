@@ -14,8 +14,9 @@ from .core import (ConfigError, check_choice, check_kwargs, make_generator, get_
 from .images import ImageDataset, DeviceImageBatches, image_loader, channel_stats, fits_on_device
 
 # %% auto #0
-__all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'GENERIC_BUDGET', 'default_root', 'DatasetEntry', 'register_dataset',
-           'dataset_defaults', 'TensorBatches', 'DatasetBatches', 'Data', 'split_indices', 'build_data', 'get_data',
+__all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'MIN_STEPS', 'MIN_VAL', 'DATA_KEYS', 'GENERIC_BUDGET',
+           'default_root', 'DatasetEntry', 'register_dataset', 'dataset_defaults', 'TensorBatches', 'DatasetBatches',
+           'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data', 'get_data',
            'data_digest']
 
 # %% ../nbs/02_data.ipynb #09a8ae72
@@ -49,7 +50,7 @@ def dataset_defaults(name:str) -> dict:
     check_choice('dataset', name, DATASETS)
     return dict(DATASETS[name].defaults)
 
-# %% ../nbs/02_data.ipynb #a12bd267
+# %% ../nbs/02_data.ipynb #547567c9
 class TensorBatches:
     "Minibatches of in-memory tensors `x`, `y`; shuffled per epoch from `(seed, epoch)` when `shuffle`."
     def __init__(self, x:torch.Tensor, y:torch.Tensor, batch_size:int, shuffle:bool=False, seed:int=0, drop_last:bool=False):
@@ -58,6 +59,8 @@ class TensorBatches:
         self.epoch = 0
 
     def set_epoch(self, epoch:int): self.epoch = int(epoch)
+    @property
+    def batch_size(self) -> int: return self.bs
     def to(self, device):
         "Move the tensors to `device` once (so no batch is copied during training)."
         self.x, self.y = self.x.to(device), self.y.to(device); return self
@@ -79,7 +82,7 @@ class TensorBatches:
                 j = idx[i*self.bs:(i+1)*self.bs]
                 yield self.x[j], self.y[j]
 
-# %% ../nbs/02_data.ipynb #35638099
+# %% ../nbs/02_data.ipynb #dcc370a0
 class DatasetBatches:
     "A `DataLoader` over any map-style `Dataset`, its shuffling (and augmentation, if the dataset draws one) seeded from `(seed, epoch)`."
     def __init__(self, ds, batch_size:int, shuffle:bool=False, seed:int=0, num_workers:int=0, drop_last:bool=False):
@@ -88,6 +91,8 @@ class DatasetBatches:
                                                   num_workers=num_workers, drop_last=drop_last,
                                                   persistent_workers=False, pin_memory=torch.cuda.is_available())
     def set_epoch(self, epoch:int): self.epoch = int(epoch)
+    @property
+    def batch_size(self) -> int: return self.loader.batch_size
     def to(self, device): return self
     def __len__(self): return len(self.loader)
     def __iter__(self):
@@ -107,7 +112,7 @@ class DatasetBatches:
             x, y = self.ds[i]; update_digest(h, x); update_digest(h, y)
 ImageBatches = DatasetBatches   # the name of earlier versions
 
-# %% ../nbs/02_data.ipynb #01952054
+# %% ../nbs/02_data.ipynb #218581a2
 @dataclass
 class Data:
     "Train / validation / test batches of one dataset, with its input shape and number of classes."
@@ -126,12 +131,35 @@ class Data:
     def __repr__(self):
         return f"Data({self.name!r}, input {self.input_shape}, {self.num_classes} classes, sizes {self.sizes})"
 
-def split_indices(n:int, val_fraction:float, seed:int) -> tuple:
-    "Seeded random split of `range(n)` into (train, validation) index tensors."
+MIN_STEPS, MIN_VAL = 8, 30   # a batch fitted to the data leaves >= 8 optimizer steps per epoch; a fitted validation split holds >= 30 examples
+
+def fit_batch_size(batch_size:int, n_train:int) -> int:
+    "The largest batch up to `batch_size` that leaves at least `MIN_STEPS` optimizer steps in an epoch of `n_train` examples."
+    return max(1, min(int(batch_size), n_train // MIN_STEPS))
+
+def fit_val_size(n:int, val_fraction:float) -> int:
+    "Validation examples carved from `n` training examples: `val_fraction` of them, raised to `MIN_VAL` where three quarters stay for training."
+    k = round(val_fraction * n)
+    return max(k, min(MIN_VAL, n // 4)) if val_fraction > 0 else 0
+
+def _imbalanced(labels:torch.Tensor) -> bool:
+    "Whether the largest class has at least twice the examples of the smallest (of those present)."
+    counts = torch.bincount(labels)
+    counts = counts[counts > 0]
+    return len(counts) > 1 and int(counts.max()) >= 2 * int(counts.min())
+
+def split_indices(n:int, val_fraction:float, seed:int, n_val:int|None=None, labels:torch.Tensor|None=None) -> tuple:
+    "Seeded split of `range(n)` into (train, validation) index tensors: `n_val` (else `val_fraction` of `n`) at random, stratified by `labels` if their classes are imbalanced."
     if not 0 <= val_fraction < 1: raise ConfigError(f"val_fraction must lie in [0, 1), got {val_fraction!r}")
     perm = torch.randperm(n, generator=make_generator(seed, SPLIT_STREAM))
-    n_val = round(val_fraction * n)
-    return perm[n_val:].sort().values, perm[:n_val].sort().values
+    n_val = round(val_fraction * n) if n_val is None else int(n_val)
+    if labels is None or not _imbalanced(labels): return perm[n_val:].sort().values, perm[:n_val].sort().values
+    y = labels[perm]; classes, counts = y.unique(return_counts=True)
+    share = counts.double() * n_val / n; quota = share.floor().long()
+    quota[torch.argsort(share - quota, descending=True, stable=True)[:n_val - int(quota.sum())]] += 1   # largest remainders
+    val = torch.cat([perm[y == c][:int(k)] for c, k in zip(classes, quota)])
+    in_val = torch.zeros(n, dtype=torch.bool); in_val[val] = True
+    return torch.arange(n)[~in_val], val.sort().values
 
 # %% ../nbs/02_data.ipynb #2f0f661e
 def _mnist1d_arrays(root:Path) -> dict:
@@ -165,13 +193,33 @@ def _digits_arrays() -> dict:
     te, tr = perm[:n_test], perm[n_test:]
     return {'x': x[tr], 'y': y[tr], 'x_test': x[te], 'y_test': y[te]}
 
-# %% ../nbs/02_data.ipynb #987df6c8
+# %% ../nbs/02_data.ipynb #bee212b5
 _SPLIT_KEYS, _OPTION_KEYS = ('train', 'val', 'test'), ('num_classes', 'images', 'augment', 'num_workers')
 
-def _split(owner:str, key:str, obj):
-    "A loader's split as `(x, y)` tensors, or a map-style `Dataset` left as it is (never materialised)."
+class DictDataset(torch.utils.data.Dataset):
+    "A map-style dataset of dict examples (as Hugging Face datasets give) seen as `(input, label)` pairs, by the keys named."
+    def __init__(self, ds, input_key:str, label_key:str): self.ds, self.input_key, self.label_key = ds, input_key, label_key
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        ex = self.ds[int(i)]
+        x = torch.as_tensor(np.asarray(ex[self.input_key]))
+        return (x.to(torch.get_default_dtype()) if x.is_floating_point() else x), int(ex[self.label_key])
+    @property
+    def classes(self):
+        "The label names that a Hugging Face `ClassLabel` declares, else None."
+        features = getattr(self.ds, 'features', None)
+        return getattr(features.get(self.label_key), 'names', None) if isinstance(features, dict) else None
+
+def _split(owner:str, key:str, obj, keys:tuple|None=None):
+    "A loader's split as `(x, y)` tensors, or a map-style `Dataset` left as it is (never materialised); dict examples read through `keys`."
+    if keys is not None and hasattr(obj, '__getitem__') and hasattr(obj, '__len__') and not isinstance(obj, (tuple, list)):
+        ex = obj[0] if len(obj) else None
+        if not isinstance(ex, dict): raise ConfigError(f"{owner}: input_key and label_key name the fields of dict examples, but split {key!r} yields {type(ex).__name__}")
+        for k in keys:
+            if k not in ex: raise ConfigError(f"{owner}: split {key!r} has no field {k!r}; its examples have: {', '.join(map(str, ex))}")
+        obj = DictDataset(obj, *keys)
     if isinstance(obj, torch.utils.data.TensorDataset) and len(obj.tensors) == 2: obj = tuple(obj.tensors)
-    if isinstance(obj, torch.utils.data.Dataset): 
+    if isinstance(obj, torch.utils.data.Dataset):
         if not hasattr(obj, '__len__'): raise ConfigError(f"{owner}: split {key!r} is a Dataset without __len__ (iterable datasets are not supported)")
         if len(obj) == 0: raise ConfigError(f"{owner}: split {key!r} is empty")
         return obj
@@ -198,26 +246,25 @@ def _num_classes_of(owner:str, ds) -> int:
     raise ConfigError(f"{owner}: cannot tell the number of classes of a {type(ds).__name__} without reading all of it; "
                       f"return 'num_classes' in the loader's dict (or give the Dataset a 'classes' or 'targets' attribute)")
 
-def _input_shape(s) -> tuple: return tuple(s[0].shape[1:]) if isinstance(s, tuple) else tuple(torch.as_tensor(s[0][0]).shape)
+def _input_shape(owner:str, key:str, s) -> tuple:
+    "The shape of one input: from the tensors, or from a `Dataset`'s first example (the one example it reads)."
+    if isinstance(s, tuple): return tuple(s[0].shape[1:])
+    ex = s[0]
+    if isinstance(ex, dict): raise ConfigError(f"{owner}: split {key!r} yields dict examples: name their input and label fields with data_args input_key and label_key")
+    return tuple(torch.as_tensor(ex[0]).shape)
 
-def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, batch_size:int|None=None,
-               eval_batch_size:int=1000, num_workers:int|None=None, device='cpu', on_device:bool|None=None) -> Data:
-    "Seeded train / validation / test batches from a loader's output `{'train', 'test'[, 'val', 'num_classes', 'images', 'augment', 'num_workers']}`; uint8 images on the device when `on_device` (None: on CUDA, if they fit)."
-    owner = f"dataset {name!r}"
-    if not isinstance(out, dict): raise ConfigError(f"{owner}: the loader must return a dict with 'train' and 'test', got {type(out).__name__}")
-    for k in ('train', 'test'):
-        if k not in out: raise ConfigError(f"{owner}: the loader's dict has no {k!r} split (keys: {', '.join(map(str, out)) or 'none'})")
-    for k in out:
-        if k not in _SPLIT_KEYS + _OPTION_KEYS: raise ConfigError(f"{owner}: the loader's dict has an unknown key {k!r}; allowed: {', '.join(_SPLIT_KEYS + _OPTION_KEYS)}")
-    splits = {k: _split(owner, k, out[k]) for k in _SPLIT_KEYS if out.get(k) is not None}
-    if 'val' not in splits:
-        if not 0 <= val_fraction < 1: raise ConfigError(f"val_fraction must lie in [0, 1), got {val_fraction!r}")
-        tr = splits['train']
-        itr, iva = split_indices(len(tr[0]) if isinstance(tr, tuple) else len(tr), val_fraction, seed)
-        splits['train'], splits['val'] = ((tr[0][itr], tr[1][itr]), (tr[0][iva], tr[1][iva])) if isinstance(tr, tuple) else \
-                                         (torch.utils.data.Subset(tr, itr.tolist()), torch.utils.data.Subset(tr, iva.tolist()))
-    shapes = {k: _input_shape(s) for k, s in splits.items()}
-    if len(set(shapes.values())) > 1: raise ConfigError(f"{owner}: the splits' inputs differ in shape: {shapes}")
+def _carve_val(splits:dict, val_fraction:float, seed:int, fit:bool):
+    "Without a 'val' split, carve one from 'train' (seeded; stratified if imbalanced; at least `MIN_VAL` examples if `fit`)."
+    if 'val' in splits: return
+    if not 0 <= val_fraction < 1: raise ConfigError(f"val_fraction must lie in [0, 1), got {val_fraction!r}")
+    tr = splits['train']; n = len(tr[0]) if isinstance(tr, tuple) else len(tr)
+    n_val = fit_val_size(n, val_fraction) if fit else None
+    itr, iva = split_indices(n, val_fraction, seed, n_val, labels=tr[1] if isinstance(tr, tuple) else None)
+    splits['train'], splits['val'] = ((tr[0][itr], tr[1][itr]), (tr[0][iva], tr[1][iva])) if isinstance(tr, tuple) else \
+                                     (torch.utils.data.Subset(tr, itr.tolist()), torch.utils.data.Subset(tr, iva.tolist()))
+
+def _classes(owner:str, out:dict, splits:dict) -> int:
+    "The number of classes: given, or read from the labels (or what a `Dataset` declares); a class that only the evaluation splits hold is an error."
     tensors = {k: s for k, s in splits.items() if isinstance(s, tuple)}
     if out.get('num_classes') is not None: num_classes = int(out['num_classes'])
     elif len(tensors) == len(splits): num_classes = int(max(s[1].max() for s in tensors.values() if len(s[1]))) + 1
@@ -225,31 +272,63 @@ def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, 
     for k, s in tensors.items():
         if len(s[1]) and int(s[1].max()) >= num_classes: raise ConfigError(f"{owner}: split {k!r} holds class {int(s[1].max())} but num_classes is {num_classes}")
     if num_classes < 2: raise ConfigError(f"{owner}: needs at least 2 classes, got {num_classes}")
-    bs = int(batch_size or GENERIC_BATCH_SIZE)
-    if out.get('images'):
-        if not all(isinstance(s, tuple) and s[0].dtype == torch.uint8 and s[0].dim() == 4 for s in splits.values()):
-            raise ConfigError(f"{owner}: 'images' needs every split as uint8 tensors of shape (N, C, H, W)")
-        mean, std = channel_stats(splits['train'][0])
-        workers = min(4, os.cpu_count() or 1) if num_workers is None else num_workers
-        aug = bool(out.get('augment'))
-        if on_device is None: on_device = fits_on_device(sum(s[0].nbytes for s in splits.values()), device)
-        if on_device: mk = lambda k, b, sh: DeviceImageBatches(*splits[k], mean, std, b, shuffle=sh, augment=aug and k == 'train', seed=seed, device=device)
-        else: mk = lambda k, b, sh: DatasetBatches(ImageDataset(*splits[k], mean, std, aug and k == 'train'), b, shuffle=sh, seed=seed, num_workers=workers)
-    else:
+    if 'train' in tensors:
+        seen = set(tensors['train'][1].unique().tolist())
+        for k in ('val', 'test'):
+            new = sorted(set(tensors[k][1].unique().tolist()) - seen) if k in tensors else []
+            if new: raise ConfigError(f"{owner}: split {k!r} holds class{'es' if len(new) > 1 else ''} {', '.join(map(str, new[:5]))}"
+                                      f"{'...' if len(new) > 5 else ''} that the training split lacks: a model cannot learn what it never sees")
+    return num_classes
+
+def _batch_maker(out:dict, splits:dict, seed:int, device, on_device:bool|None, num_workers:int|None):
+    "`make(split, batch_size, shuffle)`: tensors batched in memory, a `Dataset` through a `DataLoader`, images normalised (on the device if they fit)."
+    if not out.get('images'):
         workers = int(out.get('num_workers', 0)) if num_workers is None else num_workers
-        mk = lambda k, b, sh: (TensorBatches(*splits[k], b, shuffle=sh, seed=seed).to(device) if isinstance(splits[k], tuple)
-                               else DatasetBatches(splits[k], b, shuffle=sh, seed=seed, num_workers=workers))
-    train, val, test = mk('train', bs, True), mk('val', eval_batch_size, False), mk('test', eval_batch_size, False)
+        return lambda k, b, sh: (TensorBatches(*splits[k], b, shuffle=sh, seed=seed).to(device) if isinstance(splits[k], tuple)
+                                 else DatasetBatches(splits[k], b, shuffle=sh, seed=seed, num_workers=workers))
+    if not all(isinstance(s, tuple) and s[0].dtype == torch.uint8 and s[0].dim() == 4 for s in splits.values()):
+        raise ConfigError("'images' needs every split as uint8 tensors of shape (N, C, H, W)")
+    mean, std = channel_stats(splits['train'][0])
+    workers, aug = (min(4, os.cpu_count() or 1) if num_workers is None else num_workers), bool(out.get('augment'))
+    if on_device is None: on_device = fits_on_device(sum(s[0].nbytes for s in splits.values()), device)
+    if on_device: return lambda k, b, sh: DeviceImageBatches(*splits[k], mean, std, b, shuffle=sh, augment=aug and k == 'train', seed=seed, device=device)
+    return lambda k, b, sh: DatasetBatches(ImageDataset(*splits[k], mean, std, aug and k == 'train'), b, shuffle=sh, seed=seed, num_workers=workers)
+
+def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, batch_size:int|None=None, eval_batch_size:int=1000,
+               num_workers:int|None=None, device='cpu', on_device:bool|None=None, fit_batch:bool=False, fit_val:bool=False,
+               input_key:str|None=None, label_key:str|None=None) -> Data:
+    "Seeded train / validation / test batches from a loader's output `{'train', 'test'[, 'val', 'num_classes', 'images', 'augment', 'num_workers']}`; `fit_batch`, `fit_val`: fit those sizes to the data; `input_key`, `label_key`: the fields of dict examples."
+    owner = f"dataset {name!r}"
+    if not isinstance(out, dict): raise ConfigError(f"{owner}: the loader must return a dict with 'train' and 'test', got {type(out).__name__}")
+    for k in ('train', 'test'):
+        if k not in out: raise ConfigError(f"{owner}: the loader's dict has no {k!r} split (keys: {', '.join(map(str, out)) or 'none'})")
+    for k in out:
+        if k not in _SPLIT_KEYS + _OPTION_KEYS: raise ConfigError(f"{owner}: the loader's dict has an unknown key {k!r}; allowed: {', '.join(_SPLIT_KEYS + _OPTION_KEYS)}")
+    if (input_key is None) != (label_key is None): raise ConfigError(f"{owner}: give both input_key and label_key (the fields of dict examples), or neither")
+    keys = (input_key, label_key) if input_key is not None else None
+    splits = {k: _split(owner, k, out[k], keys) for k in _SPLIT_KEYS if out.get(k) is not None}
+    num_classes = _classes(owner, out, splits)                  # before the validation split is carved: the loader's splits are checked
+    _carve_val(splits, val_fraction, seed, fit_val)
+    shapes = {k: _input_shape(owner, k, s) for k, s in splits.items()}
+    if len(set(shapes.values())) > 1: raise ConfigError(f"{owner}: the splits' inputs differ in shape: {shapes}")
     sizes = {k: len(s[0]) if isinstance(s, tuple) else len(s) for k, s in splits.items()}
+    bs = int(batch_size or GENERIC_BATCH_SIZE)
+    if fit_batch: bs = fit_batch_size(bs, sizes['train'])
+    try: make = _batch_maker(out, splits, seed, device, on_device, num_workers)
+    except ConfigError as e: raise ConfigError(f"{owner}: {e}") from None
+    train, val, test = make('train', bs, True), make('val', eval_batch_size, False), make('test', eval_batch_size, False)
     return Data(name, train, val, test, shapes['train'], num_classes, {k: sizes[k] for k in _SPLIT_KEYS})
 
-# %% ../nbs/02_data.ipynb #a74188a3
+# %% ../nbs/02_data.ipynb #7d07aa4c
+DATA_KEYS = ('input_key', 'label_key')   # data_args that name the fields of dict examples: the library's, not passed to the loader
+
 def get_data(name:str='mnist1d', seed:int=0, val_fraction:float=0.1, batch_size:int|None=None, eval_batch_size:int=1000,
-             num_workers:int|None=None, device='cpu', on_device:bool|None=None, **data_args) -> Data:
-    "Seeded train / validation / test batches of registered dataset `name`; `data_args` go to its loader."
+             num_workers:int|None=None, device='cpu', on_device:bool|None=None, fit_batch:bool=False, fit_val:bool=False, **data_args) -> Data:
+    "Seeded train / validation / test batches of registered dataset `name` (`build_data`'s `fit_batch`, `fit_val`); `data_args` go to its loader, but for `input_key` and `label_key`."
     check_choice('dataset', name, DATASETS)
     entry = DATASETS[name]
     if 'seed' in data_args: raise ConfigError(f"data_args of dataset {name!r} must not set 'seed': the run's seed is passed to the loader")
+    keys = {k: data_args.pop(k) for k in DATA_KEYS if k in data_args}
     check_kwargs(f"dataset {name!r}", entry.loader, data_args)
     import inspect
     try: takes_seed = 'seed' in inspect.signature(entry.loader).parameters or any(p.kind is p.VAR_KEYWORD for p in inspect.signature(entry.loader).parameters.values())
@@ -257,7 +336,8 @@ def get_data(name:str='mnist1d', seed:int=0, val_fraction:float=0.1, batch_size:
     try: out = entry.loader(seed=seed, **data_args) if takes_seed else entry.loader(**data_args)
     except (ConfigError, FileNotFoundError): raise
     except Exception as e: raise ConfigError(f"dataset {name!r}: its loader failed: {first_line(e)}") from None
-    return build_data(out, name, seed, val_fraction, batch_size or entry.defaults.get('batch_size'), eval_batch_size, num_workers, device, on_device)
+    return build_data(out, name, seed, val_fraction, batch_size or entry.defaults.get('batch_size'), eval_batch_size, num_workers, device, on_device,
+                      fit_batch, fit_val, **keys)
 
 def _load_mnist1d(seed:int=0, root:str|None=None) -> dict:
     "MNIST-1D (the package's default arguments), generated offline and cached under `root`."

@@ -105,7 +105,7 @@ def channel_stats(x:torch.Tensor) -> tuple:
     xf = x.float() / 255
     return xf.mean(dim=(0, 2, 3)), xf.std(dim=(0, 2, 3)).clamp_min(1e-3)
 
-# %% ../nbs/03_images.ipynb #e8f37071
+# %% ../nbs/03_images.ipynb #dd1817ed
 def augment_images(x:torch.Tensor, mean:torch.Tensor, std:torch.Tensor, offsets:torch.Tensor|None=None,
                    flips:torch.Tensor|None=None, pad:int=4, channels_last:bool=False) -> torch.Tensor:
     "uint8 images `x` (N, C, H, W) normalized per channel and, given `offsets` (N, 2) and `flips` (N,), cropped from a `pad`-pixel zero border and flipped, on `x`'s device."
@@ -142,6 +142,8 @@ class DeviceImageBatches:
         "Move the images (uint8, once) and the labels to `device`."
         self.x, self.y, self.mean, self.std = (t.to(device) for t in (self.x, self.y, self.mean, self.std)); return self
     def set_epoch(self, epoch:int): self.epoch = int(epoch)
+    @property
+    def batch_size(self) -> int: return self.bs
     def __len__(self): return len(self.x) // self.bs if self.drop_last else -(-len(self.x) // self.bs)
     def peek(self, n:int=2) -> torch.Tensor:
         "The first `n` examples, normalized, without touching the epoch or any random stream."
