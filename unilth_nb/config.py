@@ -219,11 +219,11 @@ def prune_schedule(sparsity:float, cycles:int=0, rate:float=0.0, max_rate:float=
     C = cycles or max(1, math.ceil(math.log(keep) / math.log(1 - max_rate) - 1e-9))
     return [keep ** (c / C) for c in range(1, C)] + [keep]
 
-# %% ../nbs/09_config.ipynb #ee5f4bcf
+# %% ../nbs/09_config.ipynb #4b27679f
 def fitted(c:TicketConfig, name:str) -> bool:
     "Whether `c.<name>` is the budget's value (its dataset's, else the field's default): the library fits such a value to the data; yours it takes as it is."
     b = budget(c.dataset) if c.dataset in DATASETS else GENERIC_BUDGET
-    return getattr(c, name) in (CONFIG_FIELDS[name].default, b.get(name, CONFIG_FIELDS[name].default))
+    return getattr(c, name) in (CONFIG_FIELDS[name].default, b.get(name), b.get(f'cycle_{name}'))   # ramp, stabilize: the one-shot or the per-cycle value
 
 def growth_for(c:TicketConfig, steps_per_epoch:int) -> Growth:
     "The regularization's growth in optimizer steps; a fitted interval longer than the ramp (a tiny training split) shrinks to the ramp."
