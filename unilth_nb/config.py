@@ -269,7 +269,7 @@ class Plan:
         lines += [f"  {p}: {_span(a, b)} epochs: {what}" for p, a, b, what in self.phases]
         return '\n'.join(lines + [f"  in all: {_span(lo, hi)} epochs ({_span(lo * s, hi * s)} optimizer steps)"])
 
-# %% ../nbs/09_config.ipynb #ac9b19cd
+# %% ../nbs/09_config.ipynb #6c2427a4
 def _check_growth(c:TicketConfig, data:Data, spe:int):
     "A growth ramp shorter than one interval, because of a setting of yours: one line naming it and the value that would work."
     r, n = parse_steps(c.ramp, spe, 'ramp'), data.sizes['train']
@@ -286,17 +286,20 @@ def _phases(c:TicketConfig, spe:int) -> list:
     E, out, schedule = c.train_epochs, [], prune_schedule(c.sparsity, c.cycles, c.rate, c.max_rate)
     if c.warmup == 'full': out.append(('warmup', E, E, f"{E} epochs ({E * spe} steps), lr {c.lr}, {c.schedule} schedule"))
     if c.warmup == 'early_stop':
-        out.append(('warmup', min(E, c.patience + 1), E, f"until the validation loss has not decreased for {c.patience} epochs (at most {E}), then back to {c.es_rewind if c.es_rewind != 'best' else 'the best'} epoch"))
-    k, regularized = rewind_iteration(c, spe), REGULARIZES.get(c.regularize) is not None
+        back = 'the best epoch' if c.es_rewind == 'best' else f"{c.es_rewind} epochs before the stop"
+        out.append(('warmup', min(E, c.patience + 1), E, f"until the validation loss has not decreased for {c.patience} epochs (at most {E}), then back to {back}"))
+    k, g = rewind_iteration(c, spe), growth_for(c, spe) if REGULARIZES.get(c.regularize) is not None else None
     for i, d in enumerate(schedule, 1):
         what = f"{c.select} selection ({c.scope}) down to {100 * d:.1f}% of the prunable weights"
-        if regularized:
-            g = growth_for(c, spe); e = -(-g.total_iters // spe)
+        if g is not None:
+            e = -(-g.total_iters // spe)
             out.append((f'prune {i}/{len(schedule)}', e, e, f"{what}: growing L2 on the weights to go for {g.ramp_iters} steps (lam += {g.delta:.3g} every {g.interval}), held {g.stabilize}, then pruned"))
         else: out.append((f'prune {i}/{len(schedule)}', 0, 0, f"{what}, pruned at once"))
-        if k is not None or c.rewind_to == 'early_stop':
-            e = -(-(E * spe - (k or 0)) // spe) if k is not None else E
+        if k is not None:
+            e = -(-(E * spe - k) // spe)
             out.append((f'retrain {i}', e, e, f"survivors {'kept, learning rate restarted' if c.rewind_to == 'schedule' else f'rewound to {c.rewind_to}'}, retrained"))
+        elif c.rewind_to == 'early_stop':                      # from the epoch stage 1 went back to: known once it has run
+            out.append((f'retrain {i}', 1, E, "survivors rewound to stage 1's rewind point, retrained to the end of the warm-up's schedule"))
     if c.finetune and schedule: out.append(('finetune', c.finetune, c.finetune, f"{c.finetune} epochs at lr {c.finetune_lr}"))
     return out
 
