@@ -16,8 +16,8 @@ from .images import ImageDataset, DeviceImageBatches, image_loader, channel_stat
 # %% auto #0
 __all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'MIN_STEPS', 'MIN_VAL', 'DATA_KEYS', 'GENERIC_BUDGET',
            'default_root', 'DatasetEntry', 'register_dataset', 'dataset_defaults', 'TensorBatches', 'DatasetBatches',
-           'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data', 'get_data',
-           'data_digest']
+           'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data', 'default_batch_size',
+           'get_data', 'data_digest']
 
 # %% ../nbs/02_data.ipynb #09a8ae72
 def default_root() -> Path:
@@ -319,7 +319,12 @@ def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, 
     train, val, test = make('train', bs, True), make('val', eval_batch_size, False), make('test', eval_batch_size, False)
     return Data(name, train, val, test, shapes['train'], num_classes, {k: sizes[k] for k in _SPLIT_KEYS})
 
-# %% ../nbs/02_data.ipynb #7d07aa4c
+# %% ../nbs/02_data.ipynb #d5e6b46e
+def default_batch_size(name:str) -> int:
+    "The batch of dataset `name` when a run gives none: its registration's, else `GENERIC_BATCH_SIZE`."
+    entry = DATASETS.get(name)
+    return (entry.defaults.get('batch_size') if entry is not None else None) or GENERIC_BATCH_SIZE
+
 DATA_KEYS = ('input_key', 'label_key')   # data_args that name the fields of dict examples: the library's, not passed to the loader
 
 def get_data(name:str='mnist1d', seed:int=0, val_fraction:float=0.1, batch_size:int|None=None, eval_batch_size:int=1000,
@@ -336,7 +341,7 @@ def get_data(name:str='mnist1d', seed:int=0, val_fraction:float=0.1, batch_size:
     try: out = entry.loader(seed=seed, **data_args) if takes_seed else entry.loader(**data_args)
     except (ConfigError, FileNotFoundError): raise
     except Exception as e: raise ConfigError(f"dataset {name!r}: its loader failed: {first_line(e)}") from None
-    return build_data(out, name, seed, val_fraction, batch_size or entry.defaults.get('batch_size'), eval_batch_size, num_workers, device, on_device,
+    return build_data(out, name, seed, val_fraction, batch_size or default_batch_size(name), eval_batch_size, num_workers, device, on_device,
                       fit_batch, fit_val, **keys)
 
 def _load_mnist1d(seed:int=0, root:str|None=None) -> dict:
