@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full run-hard test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full run-hard lrr ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ install-dev: $(VENV)/.installed-dev
 install-lab: $(VENV)/.installed-lab
 install-docs: $(VENV)/.installed-docs
 
-## main job: compare.ipynb through papermill on MNIST-1D cnn1d (6 presets at sparsity 0.9 x 5 seeds, a small grid) -> runs/compare/
+## main job: compare.ipynb through papermill on MNIST-1D cnn1d (6 presets at sparsity 0.9 x 4 seeds, a small grid) -> runs/compare/
 COMPARE := runs/compare
 run: install-run
 	@mkdir -p $(COMPARE)
@@ -51,31 +51,48 @@ run: install-run
 	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
 	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
 
-## the full comparison: nine presets, 10 seeds at 0.9/0.95/0.98 and 3 at 0.5/0.8, then the equal-budget rows (5 seeds) -> runs/compare-full/ (hours; resumable: rerun to go on)
+## the full comparison under the tuning protocol: every preset's three trials on the tuning seeds 100-102 (chosen on validation), then nine
+## presets x 10 test seeds at 0.9/0.95/0.98, the ticket controls of lth and unilth, then the equal-budget rows (5 seeds) -> runs/compare-full/
+## (hours; resumable: rerun to go on)
 FULL := runs/compare-full
 WORKERS ?= 2
 run-full: install-run
 	@mkdir -p $(FULL)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(FULL)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(FULL) -p workers $(WORKERS) -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.5, 0.8, 0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "seeds_per_sparsity": {"0.5": [0, 1, 2], "0.8": [0, 1, 2]}, "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4]}'
+	  -p out_dir $(FULL) -p workers $(WORKERS) -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "controls": ["lth", "unilth"], "control_sparsities": [0.9, 0.95, 0.98], "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4]}'
 	@cat $(FULL)/table.md
 
-## the hard setting: every layer prunable (first and last too) at 0.9/0.95/0.98/0.99, seven presets, 5 seeds -> runs/compare-hard/ (hours; resumable)
+## UniLTH's parts at equal cost (fixed warm-up, no penalty, one cycle, per-layer selection, fine-tuning lr) at 0.95/0.98, 5 seeds -> runs/ablation/
+ABL := runs/ablation
+ablation-parts: install-run
+	@mkdir -p $(ABL)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/ablation.ipynb $(ABL)/ablation.ipynb --cwd . -k python3 --no-progress-bar --log-output \
+	  -p out_dir $(ABL) -p workers $(WORKERS) -y '{"variations": {"patience": [5]}, "parts": ["unilth", "fixed warm-up", "no penalty", "one cycle", "per-layer selection", "fine-tune lr 0.05"]}'
+	@cat $(ABL)/parts.md
+
+## the hard setting under the same protocol: every layer prunable (first and last too) at 0.9/0.95/0.98/0.99, seven presets, 10 seeds -> runs/compare-hard/ (hours; resumable)
 HARD := runs/compare-hard
 run-hard: install-run
 	@mkdir -p $(HARD)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(HARD)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -y '{"presets": ["dense", "lth", "lrr", "dlth", "unilth", "unidlth", "random_scratch"], "sparsities": [0.9, 0.95, 0.98, 0.99], "seeds": [0, 1, 2, 3, 4], "budget": {"include_first": true, "include_last": true}}'
+	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "unilth", "unidlth", "random_scratch"], "sparsities": [0.9, 0.95, 0.98, 0.99], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "budget": {"include_first": true, "include_last": true}}'
 	@cat $(HARD)/table.md
 
-# copy the full comparison's report into nbs/results/compare/ (the README's headline) and the hard setting's into
-# nbs/results/compare-hard/ (when it exists); then `make readme`
+## why LRR collapsed at 0.98, and weight decay: nbs/experiments/lrr.ipynb, LRR and LTH with and without weight decay, 3 seeds -> runs/lrr/ (about 30 minutes on 2 cores; resumable)
+LRR := runs/lrr
+lrr: install-run
+	@mkdir -p $(LRR)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/lrr.ipynb $(LRR)/lrr.ipynb --cwd . -k python3 --no-progress-bar --log-output -p out_dir $(LRR) -p workers $(WORKERS)
+
+# copy the full comparison's report into nbs/results/compare/ (the README's headline), the hard setting's into
+# nbs/results/compare-hard/ and the LRR diagnosis into nbs/results/lrr/ (when they exist); then `make readme`
 REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
 publish-results:
 	@test -f $(FULL)/table.md || { echo "no $(FULL)/table.md: run 'make run-full' first"; exit 1; }
 	mkdir -p nbs/results/compare
 	cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
+	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
 
 ## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered
 LAB_PORT ?= 8888

@@ -35,9 +35,13 @@ def compare_violations(res, presets, sparsities, seeds, chance=CHANCE, tol=1e-3)
 
 def test_compare_notebook_stays_within_its_bounds(tmp_path):
     sps, seeds = [0.5, 0.9], [0]
-    out, res = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2)
+    out, res = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
+                       controls=['lth'], control_sparsities=[0.9])
     assert compare_violations(res, PRESETS6, sps, seeds) == []
-    assert len(res['runs']) == 1 + (len(PRESETS6) - 1) * len(sps)
+    controls = {r['preset']: r for r in res['runs'] if '/' in r['preset']}
+    assert set(controls) == {'lth/init', 'lth/reinit', 'lth/shuffle'} and all(abs(r['sparsity'] - 0.9) <= 1e-3 for r in controls.values())
+    assert len(res['runs']) == 1 + (len(PRESETS6) - 1) * len(sps) + 3
+    assert 'verdicts' in res and 'ticket_test' in res
     for f in ('compare.ipynb', 'results.csv', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png'):
         assert (out/f).is_file() and (out/f).stat().st_size > 0, f
     assert (out/'accuracy_vs_sparsity.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
@@ -47,28 +51,44 @@ def test_compare_notebook_stays_within_its_bounds(tmp_path):
     broken = json.loads(json.dumps(res)); broken['runs'][1]['sparsity'] += 0.01; broken['runs'].pop()
     assert len(compare_violations(broken, PRESETS6, sps, seeds)) == 2
     # a rerun of the same notebook trains nothing: every run folder is finished
-    out2, res2 = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2)
+    out2, res2 = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
+                         controls=['lth'], control_sparsities=[0.9])
     assert res2['sweep']['ran'] == 0 and res2['sweep']['skipped'] == len(res['runs'])
     # results.json keeps the invocation that computed the runs (its wall time, workers, CPU), then the rerun's
     first, again = res2['invocations']
     assert first == res['invocations'][0] and first['ran'] == len(res['runs']) and first['workers'] == 2 and first['wall_seconds'] > 0
     assert again['ran'] == 0 and again['cpus'] == os.cpu_count()
 
-@pytest.mark.slow                      # two minutes: make test-slow
+@pytest.mark.slow                      # a few minutes: make test-slow
 def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
-    "LTH cut to UniLTH's epochs, UniLTH/UniDLTH given LTH's (the way chosen on validation), beside the grid's own runs."
-    out, res = execute('compare', tmp_path, presets=['lth', 'unilth', 'unidlth'], sparsities=[0.8], seeds=[0, 1], budget={**TINY, 'train_epochs': 6}, device='cpu',
-                       workers=2, equal_budget_sparsities=[0.8], equal_budget_seeds=[0, 1], select_seeds=1)
+    "At UniLTH's budget LTH and one-shot magnitude, at LTH's UniLTH/UniDLTH and one-shot: each allocation chosen on the tuning seeds, beside the grid's runs."
+    out, res = execute('compare', tmp_path, presets=['lth', 'unilth', 'unidlth', 'oneshot_magnitude'], sparsities=[0.8], seeds=[0, 1],
+                       budget={**TINY, 'train_epochs': 6}, device='cpu', workers=2, equal_budget_sparsities=[0.8], equal_budget_seeds=[0, 1], tuning_seeds=[100])
     eb = res['equal_budget']
-    assert set(eb['choice']) == {'unilth@0.8', 'unidlth@0.8'} and set(eb['choice'].values()) <= {'ramps', 'cycles'}
+    rows = {'lth@unilth_epochs', 'oneshot@unilth_epochs', 'oneshot@lth_epochs', 'unilth@lth_epochs', 'unidlth@lth_epochs'}
+    assert set(eb['choice']) == {f'{r}@0.8' for r in rows}
+    assert {t['row'] for t in eb['tried']} == rows and all(t['seeds'] == 1 for t in eb['tried'])       # tried on the tuning seed only
     sm = {r['preset']: r for r in eb['summary']}
-    assert set(sm) == {'lth', 'unilth', 'unidlth', 'lth@unilth_epochs', 'unilth@lth_epochs', 'unidlth@lth_epochs'}
+    assert set(sm) == {'lth', 'unilth', 'unidlth', 'oneshot_magnitude'} | rows
     assert all(r['n'] == 2 and abs(r['sparsity'] - 0.8) <= 1e-3 for r in sm.values())
-    assert abs(sm['lth@unilth_epochs']['epochs'] - sm['unilth']['epochs']) <= 0.2 * sm['unilth']['epochs']      # equal cost, up to rounding
-    for p in ('unilth', 'unidlth'): assert abs(sm[f'{p}@lth_epochs']['epochs'] - sm['lth']['epochs']) <= 0.2 * sm['lth']['epochs']
+    for row, ref in (('lth@unilth_epochs', 'unilth'), ('oneshot@unilth_epochs', 'unilth'), ('oneshot@lth_epochs', 'lth'), ('unilth@lth_epochs', 'lth'), ('unidlth@lth_epochs', 'lth')):
+        assert abs(sm[row]['epochs'] - sm[ref]['epochs']) <= 0.2 * sm[ref]['epochs'], row    # equal cost, up to rounding
     assert '| lth@unilth_epochs |' in (out/'equal_budget.md').read_text() and (out/'equal_budget.csv').is_file()
-    # lth@ on 2 seeds, 2 ways x 2 presets on 1 seed, then the chosen ways on the 1 seed not yet run (2 presets)
-    assert eb['ran'] == 2 + 2 * 2 + 2 and eb['workers'] == 2 and eb['wall_seconds'] > 0
+    assert eb['ran'] == len(eb['tried']) + len(rows) * 2 and eb['workers'] == 2 and eb['wall_seconds'] > 0
+
+def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_path):
+    search = {'dense': [{'lr': 0.2}, {'lr': 1e-4}], 'oneshot_magnitude': [{'finetune_lr': 0.2}, {'finetune_lr': 1e-4}]}
+    out, res = execute('compare', tmp_path, presets=['dense', 'oneshot_magnitude'], sparsities=[0.9], seeds=[0], budget=TINY, device='cpu', workers=2,
+                       tune=True, tuning_seeds=[100], tuning_sparsity=0.9, search=search)
+    t = res['tuning']
+    assert t['chosen'] == {'dense': {'lr': 0.2}, 'oneshot_magnitude': {'finetune_lr': 0.2}} and len(t['trials']) == 4 and t['ran'] == 4
+    assert {r['seed'] for r in res['runs']} == {0}                        # the test grid: test seeds only
+    runs = {r['preset']: r for r in res['runs']}
+    assert json.loads((out/'tuning.json').read_text())['chosen'] == t['chosen'] and len(runs) == 2
+    (tmp_path/'bad').mkdir()
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        execute('compare', tmp_path/'bad', presets=['dense'], sparsities=[0.9], seeds=[0, 100], budget=TINY, device='cpu', workers=1, tune=True, tuning_seeds=[100], search=search)
+    assert 'a tuning seed is a test seed' in str(e.value)
 
 def test_ablation_notebook_stays_within_its_bounds(tmp_path):
     variations = {'patience': [1, 2], 'shape': ['linear', 'x^3'], 'cycles': [1, 3]}
@@ -79,12 +99,32 @@ def test_ablation_notebook_stays_within_its_bounds(tmp_path):
         assert abs(r['sparsity'] - 0.9) <= 1e-3 and math.isfinite(r['test_acc']) and r['test_acc'] > CHANCE, r
     for f in ('ablation.ipynb', 'results.csv', 'table.md', 'ablation.png'): assert (out/f).stat().st_size > 0, f
 
+def test_ablation_notebook_takes_unilths_parts_out_at_equal_cost(tmp_path):
+    out, res = execute('ablation', tmp_path, seeds=[0], variations={'patience': [1]}, budget=TINY, device='cpu', workers=2,
+                       parts=['unilth', 'no penalty', 'fixed warm-up', 'one cycle'], parts_sparsities=[0.9], parts_seeds=[0, 1])
+    p = res['parts']
+    runs = {}
+    for r in p['runs']: runs.setdefault(r['preset'], []).append(r)
+    assert set(runs) == {'unilth', 'no penalty', 'fixed warm-up', 'one cycle'} and all(len(v) == 2 for v in runs.values())
+    mean = {k: sum(r['epochs'] for r in v) / len(v) for k, v in runs.items()}
+    for k in ('no penalty', 'fixed warm-up', 'one cycle'): assert abs(mean[k] - mean['unilth']) <= 2, (k, mean)     # equal cost, up to rounding
+    assert len(p['verdicts']) == 3 and all('vs unilth over 2 seeds' in v for v in p['verdicts']), p['verdicts']
+    assert (out/'parts.md').is_file()
+
 def test_a_bad_parameter_fails_the_notebook_with_papermills_error(tmp_path):
     with pytest.raises(pm.PapermillExecutionError) as e:
         execute('compare', tmp_path, presets=['dense', 'nope'], sparsities=[0.5], seeds=[0], budget=TINY, device='cpu', workers=1)
     assert "unknown preset 'nope'" in str(e.value)
 
-@pytest.mark.parametrize('name', ['compare', 'ablation'])
+def test_lrr_notebook_stays_within_its_bounds(tmp_path):
+    out, res = execute('lrr', tmp_path, seeds=[0, 1], weight_decays=[0.0, 5e-4], sparsity=0.9, budget={'train_epochs': 3}, device='cpu', workers=2)
+    assert {(r['preset'], r['weight_decay'], r['seed']) for r in res['runs']} == {(p, wd, s) for p in ('lrr', 'lth') for wd in (0.0, 5e-4) for s in (0, 1)}
+    assert all(math.isfinite(r['test_acc']) and r['test_acc'] > CHANCE and abs(r['final_train_loss']) < 10 for r in res['runs'])
+    assert len(res['verdicts']) == 3 and all(' vs lth@wd0 over 2 seeds (' in v for v in res['verdicts']), res['verdicts']
+    assert ('initialization', 0.0) in {(r['preset'], r['weight_decay']) for r in res['rms']}
+    assert (out/'rounds.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+@pytest.mark.parametrize('name', ['compare', 'ablation', 'lrr'])
 def test_parameters_tag_survives_nbdev_clean(name, tmp_path):
     copy = tmp_path/f'{name}.ipynb'; shutil.copy(NB/f'{name}.ipynb', copy)
     subprocess.run([str(BIN/'nbdev_clean'), '--fname', str(copy)], cwd=ROOT, check=True, capture_output=True)

@@ -82,10 +82,10 @@ def test_the_imbalanced_task_gets_a_stratified_validation_split(datasets):
     assert abs(share - total) <= 1 / len(d.val.y), (share, total)
 
 def run_every_preset(dataset, out, seeds=(0,), **overrides):
-    from unilth_nb.config import PRESETS, make_config
+    from unilth_nb.config import STANDALONE, make_config
     from unilth_nb.store import run
     results = {}
-    for preset in PRESETS:
+    for preset in STANDALONE:
         for seed in seeds:
             r = run(make_config(preset, dataset, sparsity=0.8, seed=seed, **overrides), out, progress=False)
             want = 0.0 if preset == 'dense' else 0.8

@@ -18,14 +18,14 @@ from .regularization import SHAPES, Growth
 from .criteria import SELECTS, REGULARIZES
 
 # %% auto #0
-__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'PINNED', 'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'identity',
-           'config_hash', 'TicketConfig', 'validate_config', 'budget', 'make_config', 'prune_schedule', 'fitted',
-           'growth_for', 'rewind_iteration', 'Plan', 'make_plan', 'Bound', 'bind_objects']
+__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'MASK_CONTROLS', 'STANDALONE', 'PINNED', 'IDENTITY_EXCLUDED', 'CONFIG_FIELDS',
+           'BUDGET_KEYS', 'identity', 'config_hash', 'TicketConfig', 'validate_config', 'budget', 'make_config',
+           'prune_schedule', 'fitted', 'growth_for', 'rewind_iteration', 'Plan', 'make_plan', 'Bound', 'bind_objects']
 
-# %% ../nbs/09_config.ipynb #c78d88c7
+# %% ../nbs/09_config.ipynb #76cac78f
 PRESETS = {
     'lth':     dict(warmup='full', rewind_to='lth_default', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
-    'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
+    'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, weight_decay='lrr_default'),
     'dlth':    dict(warmup='none', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=1),
     'dlth_iter': dict(warmup='none', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=5),
     'greg':    dict(warmup='full', rewind_to='none', select='magnitude', scope='layer', regularize='growing', cycles=1),
@@ -34,12 +34,15 @@ PRESETS = {
     'dense':   dict(warmup='full', rewind_to='none', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, sparsity=0.0),
     'oneshot_magnitude': dict(warmup='full', rewind_to='none', select='magnitude', scope='global', regularize='none', cycles=1),
     'random_scratch': dict(warmup='none', rewind_to='init', select='random', scope='layer', regularize='none', cycles=1, finetune=0),
+    'retrain_ticket': dict(warmup='none', rewind_to='init', select='source', scope='layer', regularize='none', cycles=1, finetune=0),
 }
 BASELINES = ('dense', 'oneshot_magnitude', 'random_scratch')
 WARMUPS = ('full', 'early_stop', 'none')
+MASK_CONTROLS = ('none', 'reinit', 'shuffle')   # retrain_ticket: the source's mask as found, with fresh weights, shuffled per layer
+STANDALONE = tuple(p for p, sw in PRESETS.items() if sw['select'] != 'source')   # the presets that run on their own (not a finished run's control)
 PINNED = ('sparsity',)          # a preset's own value of these wins over the caller's (the dense baseline: sparsity 0)
 
-# %% ../nbs/09_config.ipynb #33475841
+# %% ../nbs/09_config.ipynb #9c63ddfe
 IDENTITY_EXCLUDED = ('device', 'imports', 'precision', 'channels_last', 'compile')   # how a run is run, not what it computes: never part of the hash
 
 def identity(values:dict, cls=None) -> dict:
@@ -56,7 +59,7 @@ def _f(default, help:str): return field(default=default, metadata={'help': help}
 @dataclass(frozen=True)
 class TicketConfig:
     "Everything that defines a run (each field's help is its metadata). `make_config` fills in the preset's switches and the dataset's budget."
-    preset: str = _f('unilth', 'lth, lrr, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch')
+    preset: str = _f('unilth', 'lth, lrr, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch, retrain_ticket')
     dataset: str = _f('mnist1d', 'a registered dataset: mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100, or yours')
     model: str = _f('cnn1d', 'a registered model: mlp, cnn1d, lenet300, resnet20/32/56, vgg11/16/19, resnet18/50, or yours')
     model_args: str = _f('{}', 'JSON object of the keyword arguments of the model factory, e.g. {"width": 32}')
@@ -70,6 +73,8 @@ class TicketConfig:
     select: str = _f('magnitude', 'magnitude | random')
     scope: str = _f('global', 'global | layer')
     allocation: str = _f('uniform', 'uniform | erk: layer densities of a random ticket')
+    source: str = _f('', "retrain_ticket: the finished run whose final mask it trains (its folder's name, beside this run's folder)")
+    mask_control: str = _f('none', 'retrain_ticket: none (the mask as found, the same init) | reinit (fresh random weights) | shuffle (each layer permuted)')
     regularize: str = _f('growing', 'none | growing')
     cycles: int = _f(5, 'prune steps C; 0: the smallest C whose share per step is <= max_rate')
     rate: float = _f(0.0, 'fixed share of survivors removed per step (derives C); 0: unused')
@@ -126,7 +131,7 @@ class TicketConfig:
 
 CONFIG_FIELDS = {f.name: f for f in fields(TicketConfig)}
 
-# %% ../nbs/09_config.ipynb #64f92882
+# %% ../nbs/09_config.ipynb #6e44aa69
 def _check_steps(name, value, extra=()):
     if value in extra: return
     parse_steps(value, 1, name)
@@ -148,6 +153,10 @@ def _check_phases(c:TicketConfig):
     _check_steps('ramp', c.ramp); _check_steps('stabilize', c.stabilize)
     if c.es_rewind != 'best' and not str(c.es_rewind).isdigit(): raise ConfigError(f"es_rewind must be 'best' or a number of epochs, got {c.es_rewind!r}")
     if c.rewind_to == 'early_stop' and c.warmup != 'early_stop': raise ConfigError("rewind_to 'early_stop' needs warmup 'early_stop'")
+    check_choice('mask_control', c.mask_control, MASK_CONTROLS)
+    if c.select == 'source' and not c.source: raise ConfigError("select 'source' (retrain_ticket) needs source: the name of the finished run whose mask it trains")
+    if c.select != 'source' and (c.source or c.mask_control != 'none'):
+        raise ConfigError(f"source and mask_control apply to retrain_ticket (select 'source'), not to {c.preset!r}")
     if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (a point of the warm-up, or its schedule)")
     for name in ('cycles', 'train_epochs', 'finetune', 'batch_size', 'seed'):
         v = getattr(c, name)
@@ -180,8 +189,8 @@ def validate_config(c:TicketConfig) -> TicketConfig:
         object.__setattr__(c, '_valid', True)
     return c
 
-# %% ../nbs/09_config.ipynb #7a4f3235
-BUDGET_KEYS = ('lth_rewind', 'cycle_ramp', 'cycle_stabilize')   # budget entries that are not config fields
+# %% ../nbs/09_config.ipynb #9ca7cb9f
+BUDGET_KEYS = ('lth_rewind', 'cycle_ramp', 'cycle_stabilize', 'lrr_weight_decay')   # budget entries that are not config fields
 
 def budget(dataset:str) -> dict:
     "The budget of `dataset`: `GENERIC_BUDGET` updated with what its registration gives, checked."
@@ -202,6 +211,7 @@ def make_config(preset:str='unilth', dataset:str='mnist1d', **overrides) -> Tick
     vals = {k: v for k, v in d.items() if k in CONFIG_FIELDS}
     vals['ramp'], vals['stabilize'] = (d['ramp'], d['stabilize']) if one_shot else (d['cycle_ramp'], d['cycle_stabilize'])
     if sw.get('rewind_to') == 'lth_default': sw['rewind_to'] = d['lth_rewind']
+    if sw.get('weight_decay') == 'lrr_default': sw['weight_decay'] = d.get('lrr_weight_decay', vals.get('weight_decay', 0.0))
     vals.update(sw); vals.update(overrides)
     vals.update({k: sw[k] for k in PINNED if k in sw}, preset=preset, dataset=dataset)
     try: cfg = TicketConfig(**vals)

@@ -46,12 +46,12 @@ class TicketState:
     events: list = field(default_factory=list)   # one dict per prune: cycle, epoch, removed, sparsity, shock
     cost: dict = field(default_factory=dict)     # per phase: epochs, iterations, seconds
 
-# %% ../nbs/11_controller.ipynb #0cb3c8ee
+# %% ../nbs/11_controller.ipynb #0c754e29
 class TicketController:
     "The ticket algorithm of a preset, driven by any training loop through `before_step()`, `after_step()` and `end_epoch(val_loss)`."
     def __init__(self, model:nn.Module, optimizer:torch.optim.Optimizer, preset:str='unilth', sparsity:float=0.9,
                  steps_per_epoch:int|None=None, *, config:TicketConfig|None=None, lr_control:bool=True,
-                 evaluate=None, batches=None, listener=None, agree=None, **overrides):
+                 evaluate=None, batches=None, listener=None, agree=None, source_mask:Mask|None=None, **overrides):
         if config is None: config = make_config(preset, overrides.pop('dataset', 'mnist1d'), sparsity=sparsity, **overrides)
         elif overrides: raise ConfigError(f"give either config= or overrides, not both (got {', '.join(overrides)})")
         if not (isinstance(steps_per_epoch, int) and steps_per_epoch >= 1):
@@ -60,6 +60,7 @@ class TicketController:
         self.steps_per_epoch, self.lr_control = steps_per_epoch, lr_control
         self.evaluate, self.batches, self.listener = evaluate, batches, listener
         self.agree = agree                    # data-parallel: rank 0's selection on every rank (distributed.broadcast_mask)
+        self.source_mask = source_mask        # retrain_ticket: the finished run's mask it trains (select 'source')
         self.schedule = prune_schedule(self.cfg.sparsity, self.cfg.cycles, self.cfg.rate, self.cfg.max_rate)
         self.rewind_k = self._rewind_iters()
         self.state = TicketState(mask=self.base_mask())

@@ -11,7 +11,7 @@ from .core import ConfigError, check_choice, check_fraction, save_torch
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'SCOPES', 'ALLOCATIONS', 'weight_names', 'prunable', 'Mask', 'prune_magnitude', 'prune_random',
-           'sparsity_report', 'to_torch_prune', 'from_torch_prune']
+           'shuffle_mask', 'sparsity_report', 'to_torch_prune', 'from_torch_prune']
 
 # %% ../nbs/01_masks.ipynb #57d17cc3
 PRUNABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -233,6 +233,11 @@ def prune_random(model:nn.Module, fraction:float, mask:Mask|None=None, scope:str
     for n in mask:
         if n_drop[n]: new[n] = _drop(mask[n].cpu(), alive[n][torch.randperm(len(alive[n]), generator=generator)[:n_drop[n]]]).to(mask[n].device)
     return new
+
+# %% ../nbs/01_masks.ipynb #5f86008a
+def shuffle_mask(mask:Mask, generator:torch.Generator|None=None) -> Mask:
+    "Each layer's mask with its kept positions permuted at random: the same count per layer, the structure gone."
+    return Mask({n: m.reshape(-1)[torch.randperm(m.numel(), generator=generator)].reshape(m.shape).to(m.device) for n, m in mask.items()})
 
 # %% ../nbs/01_masks.ipynb #33f5ee6d
 def sparsity_report(model:nn.Module, mask:Mask) -> dict:

@@ -108,7 +108,7 @@ def _to_device(x, device, channels_last:bool):
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
 
-# %% ../nbs/05_training.ipynb #5df190f9
+# %% ../nbs/05_training.ipynb #63da90b6
 class DivergedError(RuntimeError):
     "Training produced a non-finite loss."
 
@@ -155,19 +155,23 @@ def train_epoch(model:nn.Module, batches, optimizer, *, enforcer:MaskEnforcer|No
 
 @torch.no_grad()
 def evaluate(model:nn.Module, batches, *, mask:Mask|None=None, loss_fn=F.cross_entropy, device='cpu', precision:str='fp32',
-             channels_last:bool=False, cudagraphs:bool=False) -> dict:
-    "Mean loss and accuracy of `model` on `batches` (after zeroing the weights `mask` removes, if given); NaN on no data."
+             channels_last:bool=False, cudagraphs:bool=False, per_example:bool=False) -> dict:
+    "Mean loss and accuracy of `model` on `batches` (after zeroing the weights `mask` removes, if given); NaN on no data; `per_example`: each example's correctness too."
     device = get_device(device)
     if mask is not None: mask.apply(model)
     model.eval()
-    loss_sum, correct, n = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0
+    loss_sum, correct, n, each = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0, []
     for x, y in batches:
         x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
         if cudagraphs: torch.compiler.cudagraph_mark_step_begin()
         with autocast(device, precision): out = model(x)
-        loss_sum += loss_fn(out.float(), y, reduction='sum'); correct += (out.argmax(1) == y).sum(); n += len(y)
+        hit = out.argmax(1) == y
+        loss_sum += loss_fn(out.float(), y, reduction='sum'); correct += hit.sum(); n += len(y)
+        if per_example: each.append(hit.cpu())
     if n == 0: return {'loss': math.nan, 'acc': math.nan}             # never 0.0, as if it were a loss
-    return {'loss': loss_sum.item() / n, 'acc': correct.item() / n}
+    r = {'loss': loss_sum.item() / n, 'acc': correct.item() / n}
+    if per_example: r['correct'] = torch.cat(each)                    # bool, in the order of `batches`
+    return r
 
 # %% ../nbs/05_training.ipynb #864ebffd
 class MetricsLog:
