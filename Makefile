@@ -51,15 +51,15 @@ run: install-run
 	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
 	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
 
-## the full comparison under the tuning protocol: every preset's three trials on the tuning seeds 100-102 (chosen on validation), then nine
-## presets x 10 test seeds at 0.9/0.95/0.98, the ticket controls of lth and unilth, then the equal-budget rows (5 seeds) -> runs/compare-full/
+## the full comparison under the tuning protocol: every preset's four trials on the tuning seeds 100-102 (chosen on validation), then nine
+## presets x 10 test seeds at 0.9/0.95/0.98, the ticket controls of lth and unilth, then the equal-budget rows (10 seeds) -> runs/compare-full/
 ## (hours; resumable: rerun to go on)
 FULL := runs/compare-full
 WORKERS ?= 2
 run-full: install-run
 	@mkdir -p $(FULL)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(FULL)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(FULL) -p workers $(WORKERS) -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "controls": ["lth", "unilth"], "control_sparsities": [0.9, 0.95, 0.98], "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4]}'
+	  -p out_dir $(FULL) -p workers $(WORKERS) -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "controls": ["lth", "unilth"], "control_sparsities": [0.9, 0.95, 0.98], "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}'
 	@cat $(FULL)/table.md
 
 ## UniLTH's parts at equal cost (fixed warm-up, no penalty, one cycle, per-layer selection, fine-tuning lr) at 0.95/0.98, 5 seeds -> runs/ablation/

@@ -19,10 +19,11 @@ from .criteria import SELECTS, REGULARIZES
 
 # %% auto #0
 __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'MASK_CONTROLS', 'STANDALONE', 'PINNED', 'IDENTITY_EXCLUDED', 'CONFIG_FIELDS',
-           'BUDGET_KEYS', 'identity', 'config_hash', 'TicketConfig', 'validate_config', 'budget', 'make_config',
-           'prune_schedule', 'fitted', 'growth_for', 'rewind_iteration', 'Plan', 'make_plan', 'Bound', 'bind_objects']
+           'BUDGET_KEYS', 'LRR_WEIGHT_DECAY', 'identity', 'config_hash', 'TicketConfig', 'validate_config', 'budget',
+           'make_config', 'prune_schedule', 'fitted', 'growth_for', 'rewind_iteration', 'Plan', 'make_plan', 'Bound',
+           'bind_objects']
 
-# %% ../nbs/09_config.ipynb #76cac78f
+# %% ../nbs/09_config.ipynb #ca42d95f
 PRESETS = {
     'lth':     dict(warmup='full', rewind_to='lth_default', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
     'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, weight_decay='lrr_default'),
@@ -34,7 +35,7 @@ PRESETS = {
     'dense':   dict(warmup='full', rewind_to='none', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, sparsity=0.0),
     'oneshot_magnitude': dict(warmup='full', rewind_to='none', select='magnitude', scope='global', regularize='none', cycles=1),
     'random_scratch': dict(warmup='none', rewind_to='init', select='random', scope='layer', regularize='none', cycles=1, finetune=0),
-    'retrain_ticket': dict(warmup='none', rewind_to='init', select='source', scope='layer', regularize='none', cycles=1, finetune=0),
+    'retrain_ticket': dict(warmup='none', rewind_to='init', select='source', scope='global', regularize='none', cycles=1, finetune=0),
 }
 BASELINES = ('dense', 'oneshot_magnitude', 'random_scratch')
 WARMUPS = ('full', 'early_stop', 'none')
@@ -131,7 +132,7 @@ class TicketConfig:
 
 CONFIG_FIELDS = {f.name: f for f in fields(TicketConfig)}
 
-# %% ../nbs/09_config.ipynb #6e44aa69
+# %% ../nbs/09_config.ipynb #bb808362
 def _check_steps(name, value, extra=()):
     if value in extra: return
     parse_steps(value, 1, name)
@@ -155,6 +156,7 @@ def _check_phases(c:TicketConfig):
     if c.rewind_to == 'early_stop' and c.warmup != 'early_stop': raise ConfigError("rewind_to 'early_stop' needs warmup 'early_stop'")
     check_choice('mask_control', c.mask_control, MASK_CONTROLS)
     if c.select == 'source' and not c.source: raise ConfigError("select 'source' (retrain_ticket) needs source: the name of the finished run whose mask it trains")
+    if c.select == 'source' and (c.cycles != 1 or c.rate): raise ConfigError(f"select 'source' (retrain_ticket) prunes once, to the source's mask: cycles must be 1, got {c.cycles}")
     if c.select != 'source' and (c.source or c.mask_control != 'none'):
         raise ConfigError(f"source and mask_control apply to retrain_ticket (select 'source'), not to {c.preset!r}")
     if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (a point of the warm-up, or its schedule)")
@@ -189,8 +191,9 @@ def validate_config(c:TicketConfig) -> TicketConfig:
         object.__setattr__(c, '_valid', True)
     return c
 
-# %% ../nbs/09_config.ipynb #9ca7cb9f
+# %% ../nbs/09_config.ipynb #7c9e739f
 BUDGET_KEYS = ('lth_rewind', 'cycle_ramp', 'cycle_stabilize', 'lrr_weight_decay')   # budget entries that are not config fields
+LRR_WEIGHT_DECAY = 5e-4     # LRR's weight decay where the budget sets none (nbs/experiments/lrr.ipynb: without one it collapsed at 0.98 on MNIST-1D)
 
 def budget(dataset:str) -> dict:
     "The budget of `dataset`: `GENERIC_BUDGET` updated with what its registration gives, checked."
@@ -211,7 +214,7 @@ def make_config(preset:str='unilth', dataset:str='mnist1d', **overrides) -> Tick
     vals = {k: v for k, v in d.items() if k in CONFIG_FIELDS}
     vals['ramp'], vals['stabilize'] = (d['ramp'], d['stabilize']) if one_shot else (d['cycle_ramp'], d['cycle_stabilize'])
     if sw.get('rewind_to') == 'lth_default': sw['rewind_to'] = d['lth_rewind']
-    if sw.get('weight_decay') == 'lrr_default': sw['weight_decay'] = d.get('lrr_weight_decay', vals.get('weight_decay', 0.0))
+    if sw.get('weight_decay') == 'lrr_default': sw['weight_decay'] = d.get('lrr_weight_decay') or vals.get('weight_decay') or LRR_WEIGHT_DECAY
     vals.update(sw); vals.update(overrides)
     vals.update({k: sw[k] for k in PINNED if k in sw}, preset=preset, dataset=dataset)
     try: cfg = TicketConfig(**vals)

@@ -319,7 +319,7 @@ def build_data(out:dict, name:str='custom', seed:int=0, val_fraction:float=0.1, 
     train, val, test = make('train', bs, True), make('val', eval_batch_size, False), make('test', eval_batch_size, False)
     return Data(name, train, val, test, shapes['train'], num_classes, {k: sizes[k] for k in _SPLIT_KEYS})
 
-# %% ../nbs/02_data.ipynb #96236e33
+# %% ../nbs/02_data.ipynb #3d404975
 def default_batch_size(name:str) -> int:
     "The batch of dataset `name` when a run gives none: its registration's, else `GENERIC_BATCH_SIZE`."
     entry = DATASETS.get(name)
@@ -359,12 +359,12 @@ def _load_digits(seed:int=0) -> dict:
 # seeds that are also test seeds; no stored cell recomputes that choice and no tuning protocol has been run on them yet.
 # LRR's weight decay: nbs/experiments/lrr.ipynb. CIFAR's follow the ResNet recipe and, for the growth, the DLTH code.
 _MNIST1D = dict(batch_size=100, model='cnn1d', train_epochs=60, lr=0.2, reg_lr=0.1, finetune_lr=0.2, finetune=60, lth_rewind='1ep',
-                ramp='10ep', stabilize='5ep', cycle_ramp='4ep', cycle_stabilize='2ep', lrr_weight_decay=5e-4)
+                ramp='10ep', stabilize='5ep', cycle_ramp='4ep', cycle_stabilize='2ep')
 _DIGITS = dict(batch_size=64, model='mlp', train_epochs=60, lr=0.1, reg_lr=0.05, finetune_lr=0.1, finetune=60, lth_rewind='1ep',
-               ramp='10ep', stabilize='5ep', cycle_ramp='4ep', cycle_stabilize='2ep', lrr_weight_decay=5e-4)
+               ramp='10ep', stabilize='5ep', cycle_ramp='4ep', cycle_stabilize='2ep')
 _MNIST = dict(batch_size=128, model='lenet300', train_epochs=40, lr=0.1, reg_lr=0.01, finetune_lr=0.01, finetune=20, lth_rewind='1ep',
               ramp='10ep', stabilize='5ep', cycle_ramp='3ep', cycle_stabilize='1ep')
-_CIFAR = dict(batch_size=128, model='resnet20', train_epochs=160, lr=0.1, schedule='multistep', milestones='80,120', weight_decay=1e-4, lrr_weight_decay=1e-4,
+_CIFAR = dict(batch_size=128, model='resnet20', train_epochs=160, lr=0.1, schedule='multistep', milestones='80,120', weight_decay=1e-4,
               reg_lr=0.01, finetune_lr=0.01, finetune=120, lth_rewind='500it', ramp='50000it', stabilize='40000it',
               cycle_ramp='10000it', cycle_stabilize='4000it')
 GENERIC_BUDGET = {**_DIGITS, 'batch_size': GENERIC_BATCH_SIZE}   # a dataset of yours without a budget: the digits recipe, batches of 128

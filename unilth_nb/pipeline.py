@@ -104,7 +104,7 @@ class TensorBoardLog:
     def flush(self): self.writer.flush()
     def close(self): self.writer.close()
 
-# %% ../nbs/12_pipeline.ipynb #826a3495
+# %% ../nbs/12_pipeline.ipynb #2e4c28f7
 class TicketPipeline:
     "One run of the unified ticket pipeline: the built-in loop around a `TicketController`, in memory; a `store` (the run store's) keeps it on disk."
     def __init__(self, config:TicketConfig|Bound, store=None, progress:bool|None=None, model:nn.Module|None=None, data=None,
@@ -137,7 +137,7 @@ class TicketPipeline:
         if is_object: raise ConfigError("mask_control 'reinit' draws fresh weights from a registered model's factory; with a model object, "
                                         "build the re-initialized object yourself and use mask_control 'none'")
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(make_generator(c.seed, CONTROL_STREAM).initial_seed())
+            torch.default_generator.manual_seed(make_generator(c.seed, CONTROL_STREAM).initial_seed())   # the CPU's, which fork_rng restores
             fresh = get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)
         self.model.load_state_dict(fresh.state_dict())
 

@@ -17,15 +17,16 @@ __all__ = ['MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 
            'crossed_bootstrap', 'compare', 'summarize', 'table_markdown', 'primary_pairs', 'sentence',
            'paired_sentence', 'verdicts', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
-# %% ../nbs/24_statistics.ipynb #2d3083c2
+# %% ../nbs/24_statistics.ipynb #b42ee3e1
 def _label(r) -> str:
     "A run's preset; a ticket control's as `<source preset>/init`, `/reinit` or `/shuffle`."
     if r.preset != 'retrain_ticket': return r.preset
     return f"{r.config['source'].rpartition('_')[0]}/{ {'none': 'init'}.get(r.config['mask_control'], r.config['mask_control'])}"
 
-def collect(folder:str|Path):
-    "A DataFrame with one row per finished run under `folder`; unfinished or unreadable runs are left out and named in `.attrs['skipped']`."
+def collect(folder:str|Path, names=None):
+    "A DataFrame with one row per finished run under `folder` (only those whose folder is named in `names`, if given); unfinished or unreadable runs are left out and named in `.attrs['skipped']`."
     runs, skipped = finished_runs(folder)
+    if names is not None: runs, skipped = [(d, r) for d, r in runs if d.name in set(names)], [x for x in skipped if x[0] in set(names)]
     rows = [{'preset': _label(r), 'dataset': r.dataset, 'model': r.model, 'seed': r.seed, 'target_sparsity': r.target_sparsity,
              'sparsity': r.sparsity['prunable'], 'sparsity_all': r.sparsity['all_weights'], 'test_acc': r.test_acc, 'val_acc': r.val_acc,
              'test_correct': r.test_correct or None, 'test_n': r.test_n,
@@ -55,7 +56,7 @@ def paired_diff(a, b, level:float=0.95) -> tuple:
     ci = stats.ttest_rel(a, b).confidence_interval(level)
     return d, float(ci.low), float(ci.high)
 
-# %% ../nbs/24_statistics.ipynb #64e45752
+# %% ../nbs/24_statistics.ipynb #fa11260f
 def holm(p) -> np.ndarray:
     "Holm's step-down adjustment of the p-values `p` (family-wise error), returned in their order; NaN stays NaN and is not counted."
     p = np.asarray(p, dtype=float); out = np.full_like(p, np.nan)
@@ -64,27 +65,24 @@ def holm(p) -> np.ndarray:
     res = np.empty(m); res[order] = adj; out[ok] = res
     return out
 
-def _sign_p(n:int, k:int, alternative:str='two-sided') -> float:
-    "The exact sign test: `k` of `n` pairs on one side (`scipy.stats.binomtest`)."
+def _flip_p(d, alternative:str='two-sided') -> float:
+    "The sign-flip permutation test of mean(`d`) against 0 (`scipy.stats.permutation_test`; exact up to 13 values, 9,999 seeded resamples beyond)."
     from scipy import stats
-    return float(stats.binomtest(k, n, 0.5, alternative=alternative).pvalue)
+    d = np.asarray(d, dtype=float)
+    if np.all(np.abs(d) <= 1e-12): return 1.0                    # no difference at all: every flip gives the same mean
+    r = stats.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis), vectorized=True, permutation_type='samples',
+                               alternative=alternative, n_resamples=9999, random_state=0)
+    return float(r.pvalue)
 
 def paired_test(a, b, margin:float=0.005, level:float=0.95) -> dict:
-    "Paired `a - b`: n, mean, t interval, p of a difference (t; the sign test without spread), p of equivalence within `margin` (TOST) and of non-equivalence."
-    from scipy import stats
+    "Paired `a - b`: n, mean, t interval, and sign-flip p-values of a difference, of equivalence within `margin` (TOST) and of non-equivalence."
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float); n = len(d)
-    r = dict(n=n, diff=float(d.mean()) if n else math.nan, lo=math.nan, hi=math.nan, p=math.nan, p_equiv=math.nan, p_nonequiv=math.nan)
+    m, lo, hi = paired_diff(a, b, level) if n else (math.nan,) * 3
+    r = dict(n=n, diff=m, lo=lo, hi=hi, p=math.nan, p_equiv=math.nan, p_nonequiv=math.nan)
     if n < 2: return r
-    m = r['diff']
-    if _no_spread(d):                                              # no spread: exact sign tests, no interval
-        r.update(p=_sign_p(n, n) if m != 0 else 1.0, p_equiv=_sign_p(n, n, 'greater') if abs(m) < margin else 1.0,
-                 p_nonequiv=_sign_p(n, n) if abs(m) > margin else 1.0)
-        return r
-    ci = stats.ttest_1samp(d, 0).confidence_interval(level)
-    lower, upper = stats.ttest_1samp(d, -margin, alternative='greater').pvalue, stats.ttest_1samp(d, margin, alternative='less').pvalue
     side = margin if m > 0 else -margin                            # outside the margin on the side the mean lies: two-sided at that edge
-    r.update(lo=float(ci.low), hi=float(ci.high), p=float(stats.ttest_1samp(d, 0).pvalue), p_equiv=float(max(lower, upper)),
-             p_nonequiv=float(stats.ttest_1samp(d, side).pvalue) if abs(m) > margin else 1.0)
+    r.update(p=_flip_p(d), p_equiv=max(_flip_p(d + margin, 'greater'), _flip_p(d - margin, 'less')),
+             p_nonequiv=_flip_p(d - side) if abs(m) > margin else 1.0)
     return r
 
 def verdict_of(p:float, diff:float, p_equiv:float, p_nonequiv:float, alpha:float=0.05) -> tuple:
@@ -112,7 +110,7 @@ def crossed_bootstrap(ca, cb, level:float=0.95, n_boot:int=2000, seed:int=0) -> 
     lo, hi = np.quantile(np.concatenate(stat), [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
-# %% ../nbs/24_statistics.ipynb #125c9565
+# %% ../nbs/24_statistics.ipynb #5bf0d71c
 def _at(df, p, sp):
     "The runs of `p` at sparsity `sp` by seed; the dense reference's (sparsity 0) where `p` has only those."
     g = df[(df.preset == p) & (df.target_sparsity == sp)]
@@ -130,7 +128,7 @@ def _paired(df, sp, p, q) -> tuple:
     return paired_diff(a.test_acc, b.test_acc) if len(a) else (math.nan,) * 3
 
 def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, bootstrap:bool=True):
-    "One row per (sparsity, p, q) of `pairs`: the paired test, a crossed bootstrap interval, Holm-adjusted p-values over the family, the verdicts."
+    "One row per (sparsity, p, q) of `pairs`: the paired test, a crossed bootstrap interval, Holm-adjusted p-values over the family, the verdicts (the bootstrap must agree)."
     rows = []
     for sp, p, q in pairs:
         a, b = _pairs(df, sp, p, q)
@@ -145,6 +143,9 @@ def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, b
     out['difference'], out['equivalence'] = [x[0] for x in v], [x[1] for x in v]
     noisy = (out.boot_lo <= 0) & (out.boot_hi >= 0) & out.difference.isin(['better', 'worse'])
     out.loc[noisy, 'difference'] = 'not significant with the test set'   # the seeds say so, the test set's own noise does not
+    inside, outside = (out.boot_lo > -margin) & (out.boot_hi < margin), (out.boot_lo > margin) | (out.boot_hi < -margin)
+    doubt = out.boot_lo.notna() & (((out.equivalence == 'equivalent') & ~inside) | ((out.equivalence == 'not equivalent') & ~outside))
+    out.loc[doubt, 'equivalence'] = 'inconclusive with the test set'
     return out
 def _family(df, sp, pairs, margin) -> dict:
     "The comparisons `pairs` ((p, q)) at sparsity `sp`, Holm-adjusted together: {(p, q): row}."
@@ -324,15 +325,15 @@ def plot_curves(folder:str|Path, df, presets=None, seed:int|None=None, sparsity:
     fig.tight_layout()
     return fig
 
-# %% ../nbs/24_statistics.ipynb #057d54e7
-def report(folder:str|Path, out:str|Path|None=None, seed:int|None=None, curve_sparsity:float|None=None) -> dict:
-    "Write the table, the results and the plots of the finished runs under `folder` into `out`; return them."
+# %% ../nbs/24_statistics.ipynb #1705592c
+def report(folder:str|Path, out:str|Path|None=None, seed:int|None=None, curve_sparsity:float|None=None, names=None) -> dict:
+    "Write the table, the results and the plots of the finished runs under `folder` (those named in `names`, if given) into `out`; return them."
     import matplotlib.pyplot as plt
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
     out = Path(out) if out is not None else folder
     out.mkdir(parents=True, exist_ok=True)
-    df = collect(folder); sm = summarize(df); table = table_markdown(sm)
+    df = collect(folder, names); sm = summarize(df); table = table_markdown(sm)
     atomic_write(out/'results.csv', lambda t: df.to_csv(t, index=False))
     skipped = df.attrs.get('skipped', [])
     if skipped: table += f"\n\n{len(skipped)} run folder(s) left out (unfinished or unreadable; `unilth check` tells which)."

@@ -102,29 +102,29 @@ def sweep(configs:list, out:str|Path='runs', workers:int=1, progress:bool|None=N
     for name, err in failures: log(f"sweep: {name} failed: {err}")
     return {'total': len(configs), 'skipped': len(done), 'ran': len(todo), 'failed': failures}
 
-# %% ../nbs/23_sweep.ipynb #8f0cb5fe
+# %% ../nbs/23_sweep.ipynb #568a7b70
 def trials(search:dict, sparsity:float, seeds, dataset:str='mnist1d', **overrides) -> list:
     "`(preset, trial, config)` for each preset's each trial setting (`search[preset]`: a list of dicts of fields) at `sparsity` on each tuning seed."
     if len({len(v) for v in search.values()}) > 1: raise ConfigError(f"every preset needs the same number of trials, got {({p: len(v) for p, v in search.items()})}")
     return [(p, i, configure(p, dataset, dict(t), sparsity=sparsity, seed=k, **overrides)) for p, ts in search.items() for i, t in enumerate(ts) for k in seeds]
 
 def choose(tried:list, out:str|Path) -> tuple:
-    "`(chosen, table)`: per preset the trial with the highest mean validation accuracy of its finished runs under `out` (ties: the first; a failed run counts as none), and every trial's mean."
+    "`(chosen, table)`: per preset the trial with the highest mean validation accuracy of its runs under `out` (ties: the first; a failed run scores 0), and every trial's mean."
     rows = {}
     for p, i, c in tried:
         v = rows.setdefault((p, i), [])
         try: v.append(read_result(run_dir(c, out), c).val_acc)
-        except (OSError, ValueError): pass                          # failed (diverged) or unfinished: counts as no result
-    table = [dict(preset=p, trial=i, val_mean=sum(v) / len(v) if v else float('nan'), seeds=len(v)) for (p, i), v in rows.items()]
+        except (OSError, ValueError): v.append(0.0)                 # failed (diverged) or unfinished: scored as accuracy 0, never skipped
+    table = [dict(preset=p, trial=i, val_mean=sum(v) / len(v), seeds=len(v)) for (p, i), v in rows.items()]
     best = {}
     for r in table:
-        if r['val_mean'] == r['val_mean'] and (r['preset'] not in best or r['val_mean'] > best[r['preset']]['val_mean']): best[r['preset']] = r
+        if r['preset'] not in best or r['val_mean'] > best[r['preset']]['val_mean']: best[r['preset']] = r
     return {p: r['trial'] for p, r in best.items()}, table
 
-# %% ../nbs/23_sweep.ipynb #34b8b0c8
+# %% ../nbs/23_sweep.ipynb #339f6011
 SOURCE_FIELDS = ('dataset', 'model', 'model_args', 'data_args', 'seed', 'sparsity', 'train_epochs', 'optimizer', 'lr', 'momentum', 'weight_decay',
                  'schedule', 'milestones', 'gamma', 'batch_size', 'val_fraction', 'include_first', 'include_last', 'prune_include', 'prune_exclude',
-                 'log_test', 'device')     # what a control takes from its source: the data, the network, the seed and the training from scratch
+                 'log_test', 'device', 'imports')     # what a control takes from its source: the data, the network, the seed, the training from scratch
 
 def ticket_controls(folder:str|Path, presets=None, controls=MASK_CONTROLS, sparsities=None) -> list:
     "The `retrain_ticket` configs (one per control) of the finished runs with a mask directly under `folder`, of `presets` and `sparsities` if given."
