@@ -38,9 +38,9 @@ def test_compare_notebook_stays_within_its_bounds(tmp_path):
     out, res = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
                        controls=['lth'], control_sparsities=[0.9])
     assert compare_violations(res, PRESETS6, sps, seeds) == []
-    controls = {r['preset']: r for r in res['runs'] if '/' in r['preset']}
+    controls = {r['preset']: r for r in res['control_runs']}
     assert set(controls) == {'lth/init', 'lth/reinit', 'lth/shuffle'} and all(abs(r['sparsity'] - 0.9) <= 1e-3 for r in controls.values())
-    assert len(res['runs']) == 1 + (len(PRESETS6) - 1) * len(sps) + 3
+    assert len(res['runs']) == 1 + (len(PRESETS6) - 1) * len(sps)         # the grid's table holds the grid's runs, not the controls
     assert 'verdicts' in res and 'ticket_test' in res
     for f in ('compare.ipynb', 'results.csv', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png'):
         assert (out/f).is_file() and (out/f).stat().st_size > 0, f
@@ -53,10 +53,10 @@ def test_compare_notebook_stays_within_its_bounds(tmp_path):
     # a rerun of the same notebook trains nothing: every run folder is finished
     out2, res2 = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
                          controls=['lth'], control_sparsities=[0.9])
-    assert res2['sweep']['ran'] == 0 and res2['sweep']['skipped'] == len(res['runs'])
+    assert res2['sweep']['ran'] == 0 and res2['sweep']['skipped'] == len(res['runs']) + len(controls)
     # results.json keeps the invocation that computed the runs (its wall time, workers, CPU), then the rerun's
     first, again = res2['invocations']
-    assert first == res['invocations'][0] and first['ran'] == len(res['runs']) and first['workers'] == 2 and first['wall_seconds'] > 0
+    assert first == res['invocations'][0] and first['ran'] == len(res['runs']) + len(controls) and first['workers'] == 2 and first['wall_seconds'] > 0
     assert again['ran'] == 0 and again['cpus'] == os.cpu_count()
 
 @pytest.mark.slow                      # a few minutes: make test-slow
