@@ -110,7 +110,7 @@ def crossed_bootstrap(ca, cb, level:float=0.95, n_boot:int=2000, seed:int=0) -> 
     lo, hi = np.quantile(np.concatenate(stat), [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
-# %% ../nbs/24_statistics.ipynb #5bf0d71c
+# %% ../nbs/24_statistics.ipynb #aba0cc05
 def _at(df, p, sp):
     "The runs of `p` at sparsity `sp` by seed; the dense reference's (sparsity 0) where `p` has only those."
     g = df[(df.preset == p) & (df.target_sparsity == sp)]
@@ -121,11 +121,6 @@ def _pairs(df, sp, p, q):
     a, b = _at(df, p, sp), _at(df, q, sp)
     seeds = a.index.intersection(b.index)
     return a.loc[seeds], b.loc[seeds]
-
-def _paired(df, sp, p, q) -> tuple:
-    "Paired difference p - q of test accuracy at sparsity `sp`, over the seeds both have."
-    a, b = _pairs(df, sp, p, q)
-    return paired_diff(a.test_acc, b.test_acc) if len(a) else (math.nan,) * 3
 
 def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, bootstrap:bool=True):
     "One row per (sparsity, p, q) of `pairs`: the paired test, a crossed bootstrap interval, Holm-adjusted p-values over the family, the verdicts (the bootstrap must agree)."
@@ -147,6 +142,7 @@ def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, b
     doubt = out.boot_lo.notna() & (((out.equivalence == 'equivalent') & ~inside) | ((out.equivalence == 'not equivalent') & ~outside))
     out.loc[doubt, 'equivalence'] = 'inconclusive with the test set'
     return out
+
 def _family(df, sp, pairs, margin) -> dict:
     "The comparisons `pairs` ((p, q)) at sparsity `sp`, Holm-adjusted together: {(p, q): row}."
     c = compare(df, [(sp, p, q) for p, q in pairs], margin)
