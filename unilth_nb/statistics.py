@@ -110,11 +110,12 @@ def crossed_bootstrap(ca, cb, level:float=0.95, n_boot:int=2000, seed:int=0) -> 
     lo, hi = np.quantile(np.concatenate(stat), [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
-# %% ../nbs/24_statistics.ipynb #aba0cc05
+# %% ../nbs/24_statistics.ipynb #0abb89fd
 def _at(df, p, sp):
     "The runs of `p` at sparsity `sp` by seed; the dense reference's (sparsity 0) where `p` has only those."
-    g = df[(df.preset == p) & (df.target_sparsity == sp)]
-    return (g if len(g) or not ((df.preset == p) & (df.target_sparsity == 0)).any() else df[(df.preset == p) & (df.target_sparsity == 0)]).set_index('seed')
+    mine = df[df.preset == p]
+    at = mine[mine.target_sparsity == sp]
+    return (at if len(at) else mine[mine.target_sparsity == 0]).set_index('seed')
 
 def _pairs(df, sp, p, q):
     "The runs of `p` and `q` at sparsity `sp` (`_at`) over the seeds both have."
