@@ -164,3 +164,4 @@ test-slow: install-dev
 bench: install
 	$(BIN)/python benchmarks/masked_training.py
 	$(BIN)/python benchmarks/controller_overhead.py
+	$(BIN)/python benchmarks/sparse_training.py

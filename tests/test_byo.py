@@ -95,6 +95,11 @@ def test_every_preset_sweeps_on_the_user_model_with_two_workers(user_module, tmp
     (['--dataset', 'cancer', '--data_args', '{"test_frac": 0.5}'], "dataset 'cancer' takes no argument 'test_frac'; it takes: seed, test_fraction"),
     (['--dataset', 'mnist1d', '--model', 'resnet20'], "model 'resnet20' cannot take inputs of shape (40,)"),
     (['--dataset', 'cancer', '--model', 'cnn1d', '--model_args', '{"width": 8}', '--prune_include', 'decoder'], "prune_include pattern 'decoder' matches no module"),
+    (['--preset', 'gmp', '--cycles', '1', '--update_every', '100ep'], "leaves no mask update between update_start 0.1 and update_end 0.5"),
+    (['--preset', 'lth', '--mask_control', 'invert'], "mask_control applies to retrain_ticket (select 'source') and to the score criteria"),
+    (['--preset', 'set', '--cycles', '1', '--drop_fraction', '2'], "drop_fraction must lie in (0, 1), got 2.0"),
+    (['--preset', 'rigl', '--cycles', '1', '--warmup', 'none'], "mask_update 'rigl' changes the mask during the warm-up: it needs warmup 'full'"),
+    (['--preset', 'snip', '--score_batches', '0'], "score_batches must be an integer >= 1, got 0"),
 ])
 def test_bad_user_input_exits_2_with_one_line_and_no_run_folder(user_module, tmp_path, extra, message):
     out = tmp_path/'runs'

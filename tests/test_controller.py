@@ -59,6 +59,25 @@ def test_masks_hold_with_momentum_weight_decay_and_adamw(optimizer):
     plain_loop(ctl, model, opt, data, after_step=lambda: assert_pruned_zero(model, ctl.mask, opt))
     assert abs(ctl.mask.sparsity() - 0.9) <= 1e-3 and opt.param_groups[0]['weight_decay'] == 1e-2
 
+@pytest.mark.parametrize('preset', ['gmp', 'set', 'rigl'])
+@pytest.mark.parametrize('optimizer', ['sgd', 'adamw'])
+def test_sparse_training_holds_its_mask_and_resumes_exactly(preset, optimizer):
+    "GMP, SET, RigL in a plain loop: pruned weights and their optimizer state at 0 after every step; a state saved mid-run resumes to the same end."
+    cfg = make_config(preset, sparsity=0.9, train_epochs=4, update_every='10it', optimizer=optimizer, **({'lr': 1e-3} if optimizer == 'adamw' else {}))
+    data, model, opt = setup(optimizer=optimizer)
+    ctl = TicketController(model, opt, steps_per_epoch=len(data.train), config=cfg)
+    check = lambda: assert_pruned_zero(model, ctl.mask, opt)
+    plain_loop(ctl, model, opt, data, max_epochs=2, after_step=check)
+    saved = (clone_state(model.state_dict()), clone_state(opt.state_dict()), ctl.state_dict(), data.train.epoch, torch.get_rng_state())
+    plain_loop(ctl, model, opt, data, after_step=check)
+    assert ctl.done and abs(ctl.mask.sparsity() - 0.9) <= 1e-3 and len([e for e in ctl.state.events if 'update' in e]) > 2
+    data2, model2, opt2 = setup(optimizer=optimizer)
+    model2.load_state_dict(saved[0]); opt2.load_state_dict(saved[1]); data2.train.set_epoch(saved[3]); torch.set_rng_state(saved[4])
+    ctl2 = TicketController(model2, opt2, steps_per_epoch=len(data2.train), config=cfg).load_state_dict(saved[2])
+    plain_loop(ctl2, model2, opt2, data2)
+    assert ctl2.done and ctl2.mask.equal(ctl.mask) and ctl2.state.events == ctl.state.events
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), model2.state_dict().values()))
+
 def test_rewinds_happen_inside_the_users_loop():
     data, model, opt = setup()
     init = clone_state(model.state_dict()); seen = []

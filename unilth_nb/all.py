@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #893075ce
+# %% ../nbs/99_all.ipynb #ac4f7f18
 from .core import *
 from .masks import *
 from .data import *
@@ -17,6 +17,8 @@ from .early_stopping import *
 from .theory import *
 from .config import *
 from .criteria import *
+from .scores import *
+from .sparse_training import *
 from .controller import *
 from .pipeline import *
 from .store import *
@@ -26,5 +28,5 @@ from .sweep import *
 from .statistics import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'criteria', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics')]
+            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name

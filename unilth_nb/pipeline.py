@@ -104,7 +104,7 @@ class TensorBoardLog:
     def flush(self): self.writer.flush()
     def close(self): self.writer.close()
 
-# %% ../nbs/12_pipeline.ipynb #2e4c28f7
+# %% ../nbs/12_pipeline.ipynb #99bb8263
 class TicketPipeline:
     "One run of the unified ticket pipeline: the built-in loop around a `TicketController`, in memory; a `store` (the run store's) keeps it on disk."
     def __init__(self, config:TicketConfig|Bound, store=None, progress:bool|None=None, model:nn.Module|None=None, data=None,
@@ -119,27 +119,28 @@ class TicketPipeline:
         self.data = self._load_data(bound.data)
         self.model = (copy.deepcopy(bound.model) if bound.model is not None else
                       get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)).to(self.device)
-        if c.mask_control == 'reinit': self._reinitialize(bound.model is not None)
         check_model_input(self.model, self.data.peek(2).to(self.device), self.data.num_classes, c.model)
         self.plan = make_plan(c, self.data)                          # refuses, before any step, a setting of yours the data cannot carry
         self._set_execution()
         self.optimizer = make_optimizer(self.model, c.optimizer, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
         self.ctl = TicketController(self.model, self.optimizer, config=c, steps_per_epoch=len(self.data.train),
                                     evaluate=self._val_acc, batches=self.data.train, listener=self._saved,
-                                    agree=broadcast_mask if self.world > 1 else None, source_mask=source_mask)
+                                    agree=broadcast_mask if self.world > 1 else None, source_mask=source_mask,
+                                    score_data=self.data.train, input_shape=self.data.input_shape,
+                                    reinit_weights=self._fresh_weights(bound.model is not None) if c.mask_control == 'reinit' else None)
         self.net = self._compiled()
         self.rows, self.seconds, self._bar = [], 0.0, None
         self.tensorboard, self._tb = tensorboard_enabled(tensorboard) and store is not None, None
 
-    def _reinitialize(self, is_object:bool):
-        "The ticket control 'reinit': fresh weights from the model's factory, drawn from the seed's control stream (the global RNGs untouched)."
+    def _fresh_weights(self, is_object:bool) -> dict:
+        "The control 'reinit': fresh weights from the model's factory, drawn from the seed's control stream (the global RNGs untouched), which the mask is trained from."
         c = self.cfg
         if is_object: raise ConfigError("mask_control 'reinit' draws fresh weights from a registered model's factory; with a model object, "
-                                        "build the re-initialized object yourself and use mask_control 'none'")
+                                        "train the mask from your own fresh object (a TicketController takes reinit_weights=)")
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(make_generator(c.seed, CONTROL_STREAM).initial_seed())   # the CPU's, which fork_rng restores
             fresh = get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)
-        self.model.load_state_dict(fresh.state_dict())
+        return {k: v.to(self.device) for k, v in fresh.state_dict().items()}
 
     def _load_data(self, data:Data|None) -> Data:
         "The config's dataset (under torchrun rank 0 loads, or downloads, first), or the given `Data` moved to the run's device."
