@@ -51,15 +51,16 @@ run: install-run
 	@$(BIN)/python -c "import json; r = json.load(open('$(COMPARE)/results.json')); s = r['sweep']; \
 	  print(f\"\nwall time of the sweep: {r['wall_seconds']:.0f} s ({s['ran']} runs computed, {s['skipped']} already finished); outputs in $(COMPARE)/\")"
 
-## the full comparison under the tuning protocol: every preset's four trials on the tuning seeds 100-102 (chosen on validation), then nine
-## presets x 10 test seeds at 0.9/0.95/0.98, the ticket controls of lth and unilth, then the equal-budget rows (10 seeds) -> runs/compare-full/
+## the full comparison under the tuning protocol: every preset's four trials on the tuning seeds 100-102 (chosen on validation), then fifteen
+## presets (the ticket methods and the field's baselines) x 10 test seeds at 0.9/0.95/0.98, the ticket controls of lth and unilth, the sanity
+## controls of snip, grasp and synflow, then the equal-budget rows (10 seeds) -> runs/compare-full/
 ## (hours; resumable: rerun to go on)
 FULL := runs/compare-full
 WORKERS ?= 2
 run-full: install-run
 	@mkdir -p $(FULL)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(FULL)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(FULL) -p workers $(WORKERS) -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch"], "sparsities": [0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "controls": ["lth", "unilth"], "control_sparsities": [0.9, 0.95, 0.98], "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}'
+	  -p out_dir $(FULL) -p workers $(WORKERS) -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "greg", "unilth", "unidlth", "oneshot_magnitude", "random_scratch", "snip", "grasp", "synflow", "gmp", "set", "rigl"], "sparsities": [0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "controls": ["lth", "unilth"], "control_sparsities": [0.9, 0.95, 0.98], "score_controls": ["snip", "grasp", "synflow"], "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}'
 	@cat $(FULL)/table.md
 
 ## UniLTH's parts at equal cost (fixed warm-up, no penalty, one cycle, per-layer selection, fine-tuning lr) at 0.95/0.98, 5 seeds -> runs/ablation/
@@ -70,12 +71,12 @@ ablation-parts: install-run
 	  -p out_dir $(ABL) -p workers $(WORKERS) -y '{"variations": {"patience": [5]}, "parts": ["unilth", "fixed warm-up", "no penalty", "one cycle", "per-layer selection", "fine-tune lr 0.05"]}'
 	@cat $(ABL)/parts.md
 
-## the hard setting under the same protocol: every layer prunable (first and last too) at 0.9/0.95/0.98/0.99, seven presets, 10 seeds -> runs/compare-hard/ (hours; resumable)
+## the hard setting under the same protocol: every layer prunable (first and last too) at 0.9/0.95/0.98/0.99, the ticket presets and the field's baselines, 10 seeds -> runs/compare-hard/ (hours; resumable)
 HARD := runs/compare-hard
 run-hard: install-run
 	@mkdir -p $(HARD)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(HARD)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "unilth", "unidlth", "random_scratch"], "sparsities": [0.9, 0.95, 0.98, 0.99], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "budget": {"include_first": true, "include_last": true}}'
+	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "unilth", "unidlth", "random_scratch", "snip", "grasp", "synflow", "gmp", "set", "rigl"], "sparsities": [0.9, 0.95, 0.98, 0.99], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "budget": {"include_first": true, "include_last": true}}'
 	@cat $(HARD)/table.md
 
 ## why LRR collapsed at 0.98, and weight decay: nbs/experiments/lrr.ipynb, LRR and LTH with and without weight decay, 3 seeds -> runs/lrr/ (about 30 minutes on 2 cores; resumable)

@@ -34,25 +34,28 @@ def compare_violations(res, presets, sparsities, seeds, chance=CHANCE, tol=1e-3)
     return bad
 
 def test_compare_notebook_stays_within_its_bounds(tmp_path):
-    sps, seeds = [0.5, 0.9], [0]
-    out, res = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
-                       controls=['lth'], control_sparsities=[0.9])
-    assert compare_violations(res, PRESETS6, sps, seeds) == []
+    sps, seeds, presets = [0.5, 0.9], [0], PRESETS6 + ['snip', 'rigl']
+    out, res = execute('compare', tmp_path, presets=presets, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
+                       controls=['lth'], control_sparsities=[0.9], score_controls=['snip'])
+    assert compare_violations(res, presets, sps, seeds) == []
     controls = {r['preset']: r for r in res['control_runs']}
-    assert set(controls) == {'lth/init', 'lth/reinit', 'lth/shuffle'} and all(abs(r['sparsity'] - 0.9) <= 1e-3 for r in controls.values())
-    assert len(res['runs']) == 1 + (len(PRESETS6) - 1) * len(sps)         # the grid's table holds the grid's runs, not the controls
+    assert set(controls) == {'lth/init', 'lth/reinit', 'lth/shuffle', 'snip/invert', 'snip/shuffle', 'snip/reinit'}
+    assert all(abs(r['sparsity'] - 0.9) <= 1e-3 for r in controls.values())
+    assert len(res['runs']) == 1 + (len(presets) - 1) * len(sps)          # the grid's table holds the grid's runs, not the controls
     assert 'verdicts' in res and 'ticket_test' in res
+    found = {(f['preset'], f['versus'], f['target_sparsity']): f['finding'] for f in res['findings']}
+    assert found[('snip', 'random_scratch', 0.9)] == 'not resolved' and ('snip/shuffle', 'snip', 0.9) in found   # one seed resolves nothing
     for f in ('compare.ipynb', 'results.csv', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png'):
         assert (out/f).is_file() and (out/f).stat().st_size > 0, f
     assert (out/'accuracy_vs_sparsity.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    assert res['parameters']['presets'] == PRESETS6 and res['sweep']['failed'] == []
+    assert res['parameters']['presets'] == presets and res['sweep']['failed'] == []
     # the bounds can fail: a result outside them is reported (what a regressed notebook would produce)
-    assert compare_violations(res, PRESETS6, sps, seeds, chance=0.999)
+    assert compare_violations(res, presets, sps, seeds, chance=0.999)
     broken = json.loads(json.dumps(res)); broken['runs'][1]['sparsity'] += 0.01; broken['runs'].pop()
-    assert len(compare_violations(broken, PRESETS6, sps, seeds)) == 2
+    assert len(compare_violations(broken, presets, sps, seeds)) == 2
     # a rerun of the same notebook trains nothing: every run folder is finished
-    out2, res2 = execute('compare', tmp_path, presets=PRESETS6, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
-                         controls=['lth'], control_sparsities=[0.9])
+    out2, res2 = execute('compare', tmp_path, presets=presets, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
+                         controls=['lth'], control_sparsities=[0.9], score_controls=['snip'])
     assert res2['sweep']['ran'] == 0 and res2['sweep']['skipped'] == len(res['runs']) + len(controls)
     # results.json keeps the invocation that computed the runs (its wall time, workers, CPU), then the rerun's
     first, again = res2['invocations']

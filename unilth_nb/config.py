@@ -25,7 +25,7 @@ __all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'MASK_CONTROLS', 'TICKET_CONTROLS'
            'validate_config', 'budget', 'make_config', 'prune_schedule', 'fitted', 'growth_for', 'rewind_iteration',
            'Plan', 'make_plan', 'Bound', 'bind_objects']
 
-# %% ../nbs/09_config.ipynb #95d0e31b
+# %% ../nbs/09_config.ipynb #0cb0bb19
 PRESETS = {
     'lth':     dict(warmup='full', rewind_to='lth_default', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
     'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, weight_decay='lrr_default'),
@@ -42,7 +42,7 @@ PRESETS = {
     'grasp':   dict(warmup='none', rewind_to='init', select='grasp', scope='global', regularize='none', cycles=1, finetune=0),
     'synflow': dict(warmup='none', rewind_to='init', select='synflow', scope='global', regularize='none', cycles=1, finetune=0),
     'gmp':     dict(warmup='full', rewind_to='none', select='magnitude', scope='layer', regularize='none', cycles=1, finetune=0,
-                    mask_update='gmp', update_start=0.1, update_end=0.5),
+                    mask_update='gmp', update_start=0.2, update_end=0.75),
     'set':     dict(warmup='full', rewind_to='none', select='random', scope='layer', allocation='erk', regularize='none', cycles=1, finetune=0, mask_update='set'),
     'rigl':    dict(warmup='full', rewind_to='none', select='random', scope='layer', allocation='erk', regularize='none', cycles=1, finetune=0, mask_update='rigl'),
 }

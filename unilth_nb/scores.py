@@ -35,7 +35,7 @@ def keep_top(scores:dict, mask:Mask, density:float, scope:str='global') -> Mask:
     parts = keep.split([mask[n].numel() for n in names])
     return Mask({n: p.reshape(mask[n].shape).to(mask[n].device) for n, p in zip(names, parts)})
 
-# %% ../nbs/30_scores.ipynb #0d090a98
+# %% ../nbs/30_scores.ipynb #64630a14
 SCORES = {}    # score functions by name: each is also a selection criterion (a config's `select`), with its default number of rounds
 
 def select_by_score(ctl, mask:Mask, density:float) -> Mask:
@@ -53,7 +53,8 @@ def register_score(name:str, score, rounds:int=1, replace:bool=False):
     "Register `score(ctl, mask) -> {weight name: tensor}` (higher: kept) as criterion `name`, pruned in `rounds` rounds unless a config's `score_rounds` says otherwise; `name` becomes a config's `select`."
     if name in SCORES and not replace and not same_definition(SCORES[name][0], score):
         raise ConfigError(f"score {name!r} is already registered (by {defined_at(SCORES[name][0])}); pass replace=True to override it")
-    if name in SELECTS and name not in SCORES: raise ConfigError(f"{name!r} is a selection criterion that is not a score: choose another name")
+    if getattr(SELECTS.get(name), '__qualname__', 'select_by_score') != 'select_by_score':    # (this module's, or a notebook's copy of it)
+        raise ConfigError(f"{name!r} is a selection criterion that is not a score: choose another name")
     if not (isinstance(rounds, int) and rounds >= 1): raise ConfigError(f"rounds must be an integer >= 1, got {rounds!r}")
     register_selector(name, select_by_score, replace=True)
     SCORES[name] = (score, rounds); return score
@@ -79,7 +80,7 @@ def _data_of(ctl) -> list:
 
 def _loss_of(ctl): return getattr(ctl, 'loss', None) or F.cross_entropy
 
-# %% ../nbs/30_scores.ipynb #40ca8e55
+# %% ../nbs/30_scores.ipynb #65865d84
 @contextmanager
 def evaluating(model:nn.Module):
     "`model` in evaluation mode inside the block; every module's own mode back after it."
@@ -102,9 +103,9 @@ def scoring_forward(model:nn.Module, tensors:dict, x:torch.Tensor) -> torch.Tens
     "`model`'s output for `x` with its parameters and buffers replaced by `tensors`, in evaluation mode."
     with evaluating(model): return functional_call(model, tensors, (x,))
 
-def _grads(loss, params) -> list:
+def _grads(loss, params, create_graph:bool=False) -> list:
     "The gradients of `loss` with respect to `params` (zeros for one that it does not depend on)."
-    gs = torch.autograd.grad(loss, params, allow_unused=True)
+    gs = torch.autograd.grad(loss, params, allow_unused=True, create_graph=create_graph)
     return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
 
 def snip_scores(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy) -> dict:
@@ -121,7 +122,7 @@ def score_snip(ctl, mask:Mask) -> dict:
 
 register_score('snip', score_snip)
 
-# %% ../nbs/30_scores.ipynb #6b3dd948
+# %% ../nbs/30_scores.ipynb #05f01699
 GRASP_TEMPERATURE = 200.0    # the authors' code divides the logits by T before the loss
 
 def hessian_gradient(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy, temperature:float=GRASP_TEMPERATURE) -> list:
@@ -133,9 +134,10 @@ def hessian_gradient(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy, 
         for a, b in zip(g0, _grads(loss(out(x), y), ps)): a.add_(b)
     hg = [torch.zeros_like(p) for p in ps]
     for x, y in batches:
-        g = torch.autograd.grad(loss(out(x), y), ps, create_graph=True)
-        z = sum((a * b).sum() for a, b in zip(g0, g))
-        for a, b in zip(hg, _grads(z, ps)): a.add_(b)
+        g = _grads(loss(out(x), y), ps, create_graph=True)
+        z = sum((a * b).sum() for a, b in zip(g0, g) if b.requires_grad)
+        if torch.is_tensor(z) and z.requires_grad:
+            for a, b in zip(hg, _grads(z, ps)): a.add_(b)
     return ps, hg
 
 def grasp_scores(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy, temperature:float=GRASP_TEMPERATURE) -> dict:

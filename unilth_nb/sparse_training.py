@@ -58,7 +58,7 @@ class GradualMagnitude:
 
 register_mask_update('gmp', GradualMagnitude)
 
-# %% ../nbs/31_sparse_training.ipynb #b0bb1e98
+# %% ../nbs/31_sparse_training.ipynb #55997650
 UPDATE_STREAM = 12     # the seed's stream for SET's random regrowth
 
 def drop_fraction_at(t:int, alpha:float, t_end:int) -> float:
@@ -66,21 +66,22 @@ def drop_fraction_at(t:int, alpha:float, t_end:int) -> float:
     return alpha / 2 * (1 + math.cos(math.pi * min(t, t_end) / t_end))
 
 def drop_and_grow(weights:dict, mask:Mask, fraction:float, grads:dict|None=None, generator:torch.Generator|None=None) -> Mask:
-    "Per layer: drop the `fraction` of active weights of smallest magnitude, grow as many of the inactive ones: at random (`grads` None: SET) or of largest |grad| (RigL)."
+    "Per layer: drop the `fraction` of active weights of smallest magnitude, then grow as many from outside the reduced mask: at random (`grads` None: SET) or of largest |grad| (RigL)."
     new = Mask(mask)
     for n, m in mask.items():
         flat = m.reshape(-1)
-        active, inactive = flat.nonzero().squeeze(1), (~flat).nonzero().squeeze(1)
-        k = min(round(fraction * len(active)), len(inactive))
-        if not k: continue
-        drop = active[torch.topk(weights[n].detach().reshape(-1)[active].abs().float(), k, largest=False).indices]
-        if grads is None: grow = inactive[torch.randperm(len(inactive), generator=generator)[:k].to(inactive.device)]
-        else: grow = inactive[torch.topk(grads[n].detach().reshape(-1)[inactive].abs().float(), k).indices]
-        out = flat.clone(); out[drop] = False; out[grow] = True
+        active = flat.nonzero().squeeze(1)
+        k = round(fraction * len(active))
+        if not k or k >= flat.numel(): continue
+        out = flat.clone(); out[active[torch.topk(weights[n].detach().reshape(-1)[active].abs().float(), k, largest=False).indices]] = False
+        outside = (~out).nonzero().squeeze(1)
+        if grads is None: grow = outside[torch.randperm(len(outside), generator=generator)[:k].to(outside.device)]
+        else: grow = outside[torch.topk(torch.nan_to_num(grads[n].detach().reshape(-1)[outside].abs().float(), nan=0.0), k).indices]   # (an fp16 overflow: NaN counts as 0)
+        out[grow] = True
         new[n] = out.reshape(m.shape)
     return new
 
-# %% ../nbs/31_sparse_training.ipynb #c97c8a12
+# %% ../nbs/31_sparse_training.ipynb #091b75f8
 class DropAndGrow:
     "SET (`grow='random'`) or RigL (`grow='gradient'`): a random sparse mask at the warm-up's start (`allocation`, ERK by default), drop and grow at each update step."
     def __init__(self, ctl, grow:str):
@@ -105,6 +106,9 @@ class DropAndGrow:
             if any(v is None for v in grads.values()): raise ConfigError("RigL grows where the gradient is largest: call before_step() after loss.backward()")
         f = drop_fraction_at(t, c.drop_fraction, self.t_end)
         new = drop_and_grow(params, mask, f, grads, make_generator(c.seed, UPDATE_STREAM, t))
+        with torch.no_grad():                                             # the new weights start at exactly 0: no gradient step on this one
+            for n in mask:
+                if params[n].grad is not None: params[n].grad.masked_fill_(new[n] & ~mask[n], 0)
         ctl.update_mask(new, {'step': t, 'fraction': f, 'dropped': int(sum((mask[n] & ~new[n]).sum() for n in mask))})
 
 register_mask_update('set', lambda ctl: DropAndGrow(ctl, 'random'))

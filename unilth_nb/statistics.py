@@ -15,12 +15,14 @@ from .plots import plot_run
 # %% auto #0
 __all__ = ['MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'verdict_of', 'unpack_correct',
            'crossed_bootstrap', 'compare', 'summarize', 'table_markdown', 'primary_pairs', 'sentence',
-           'paired_sentence', 'verdicts', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+           'paired_sentence', 'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity', 'plot_curves',
+           'report']
 
-# %% ../nbs/24_statistics.ipynb #b42ee3e1
+# %% ../nbs/24_statistics.ipynb #970ed177
 def _label(r) -> str:
-    "A run's preset; a ticket control's as `<source preset>/init`, `/reinit` or `/shuffle`."
-    if r.preset != 'retrain_ticket': return r.preset
+    "A run's preset; a ticket control's as `<source preset>/init`, `/reinit` or `/shuffle`; a score criterion's control as `<preset>/<control>` (`snip/invert`)."
+    control = r.config.get('mask_control', 'none')
+    if r.preset != 'retrain_ticket': return r.preset if control == 'none' else f"{r.preset}/{control}"
     return f"{r.config['source'].rpartition('_')[0]}/{ {'none': 'init'}.get(r.config['mask_control'], r.config['mask_control'])}"
 
 def collect(folder:str|Path, names=None):
@@ -234,7 +236,7 @@ def table_markdown(summary, baseline:str='lth', margin:float=0.005) -> str:
                  "against the highest mean of the sparsity. These are exploratory: the claims rest on the primary comparisons named in advance.")
     return '\n'.join(lines) + '\n\n' + '\n'.join(diffs)
 
-# %% ../nbs/24_statistics.ipynb #3ea8f9fa
+# %% ../nbs/24_statistics.ipynb #1c9edc98
 def primary_pairs(df, subject:str='unilth', rivals=('lth',), baselines=(), dense:str='dense') -> list:
     "The primary family, per sparsity of `subject`: (sparsity, subject, q) for each rival, the baseline of highest mean validation accuracy, and dense."
     pairs = []
@@ -283,6 +285,23 @@ def verdicts(summary, df=None, baseline:str='lth', subject:str='unilth', versus=
         u = [sentence(r, _ratio(df, sp, subject, r.versus)) for _, r in g.iterrows() if r.n >= 2]
         if u: says.append(f"{subject} at {sp:g} (primary, Holm over the {len(fam)} primary comparisons): " + '; '.join(u) + '.')
     return says
+
+def finding_of(r, expect:str) -> str:
+    "Whether a row of `compare` bears out a published finding that its preset is `expect` ('better', or 'not worse') than its rival: holds, contradicted, or not resolved."
+    if r.n < 2: return 'not resolved'
+    if expect == 'better':
+        return 'holds' if r.difference == 'better' else 'contradicted' if r.difference == 'worse' or r.equivalence == 'equivalent' else 'not resolved'
+    return 'holds' if r.difference == 'better' or r.equivalence == 'equivalent' else 'contradicted' if r.difference == 'worse' else 'not resolved'
+
+def findings(df, references, margin:float=0.005):
+    "Published findings `references` ((preset, rival, 'better' | 'not worse', source)) tested on `df` at each sparsity where both ran, Holm-adjusted per sparsity: a row each with its verdict and sentence."
+    rows, has = [], lambda p, sp: ((df.preset == p) & (df.target_sparsity == sp)).any()
+    for sp in sorted(df[df.target_sparsity > 0].target_sparsity.unique()):
+        refs = [x for x in references if has(x[0], sp) and has(x[1], sp)]
+        if not refs: continue
+        fam = compare(df, [(sp, a, b) for a, b, *_ in refs], margin)
+        rows += [{**r.to_dict(), 'expect': e, 'source': src, 'finding': finding_of(r, e), 'sentence': sentence(r)} for (a, b, e, src), (_, r) in zip(refs, fam.iterrows())]
+    return pd.DataFrame(rows)
 
 # %% ../nbs/24_statistics.ipynb #39d3b321
 def plot_accuracy_vs_sparsity(summary, ax=None, title:str|None=None):
