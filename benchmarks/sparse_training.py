@@ -72,7 +72,7 @@ def main(reps:int=7):
     for k, v in ep.items():
         print(f"{k:6s} sparsity {sp[k]:.2f}  {1000 * v:7.1f} ms/epoch   ratio to dense {v / ep['dense']:.3f}")
     for p in ('gmp', 'set', 'rigl'): print(f"{p:6s} one mask update: {update_ms(base, data, p, reps):.2f} ms (one epoch: {1000 * ep['dense']:.0f} ms)")
-    for s in ('snip', 'grasp', 'synflow'): print(f"{s:7s} scoring to 90% sparsity at init: {scoring_s(base, data, s):.2f} s")
+    for s in ("snip", "grasp", "synflow"): print(f"{s:7s} scoring to 90% sparsity at init: {1000 * scoring_s(base, data, s):.1f} ms")
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0]); p.add_argument('--reps', type=int, default=7)
