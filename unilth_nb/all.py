@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #ac4f7f18
+# %% ../nbs/99_all.ipynb #3b89c05a
 from .core import *
 from .masks import *
 from .data import *
@@ -26,7 +26,8 @@ from .plots import *
 from .engines import *
 from .sweep import *
 from .statistics import *
+from .overlap import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics')]
+            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name

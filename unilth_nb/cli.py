@@ -14,9 +14,10 @@ from .pipeline import plan_run
 from .store import run, run_dir, check_runs, RUN_STATES
 
 # %% auto #0
-__all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_check', 'main']
+__all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
+           'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #5c68fe26
+# %% ../nbs/14_cli.ipynb #6e4dc9db
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -115,9 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
                         description='List every run folder under DIR with its state (finished / in progress / resumable / corrupt / '
                                     'foreign / not started) and what it holds; changes nothing.')
     ck.add_argument('dir', help='folder holding run folders')
+    an = sub.add_parser('analyze', help='an analysis of the finished runs in a folder (it never writes into a run folder)',
+                        description='overlap: the final masks of the runs under DIR compared (two seeds of a preset, two presets of a seed) '
+                                    'beside the overlap of random masks, and the share of each layer every preset keeps; written into --out.')
+    an.add_argument('analysis', choices=('overlap',), help='the analysis (overlap)')
+    an.add_argument('dir', help='folder holding run folders')
+    an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
     return p
 
-# %% ../nbs/14_cli.ipynb #d4821f0d
+# %% ../nbs/14_cli.ipynb #6cd51f83
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -159,6 +166,13 @@ def cmd_report(args) -> int:
     print(rep['table']); print('wrote: ' + ', '.join(rep['files']))
     return 0
 
+def cmd_analyze(args) -> int:
+    from unilth_nb.overlap import analyze_overlap
+    res = analyze_overlap(args.dir, args.out)
+    for name, why in res['skipped']: print(f"unilth: left out {name}: {why}", file=sys.stderr)
+    print(res['markdown']); print('wrote: ' + ', '.join(res['files']))
+    return 0
+
 def cmd_check(args) -> int:
     rows = check_runs(args.dir)
     for name, state, detail in rows: print(f"{state:12s} {name}" + (f"  ({detail})" if detail else ''))
@@ -166,8 +180,8 @@ def cmd_check(args) -> int:
     print(f"{len(rows)} run folder(s): " + ', '.join(f"{n} {s}" for s, n in counts.items() if n))
     return 0
 
-# %% ../nbs/14_cli.ipynb #37d3febf
-COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check}
+# %% ../nbs/14_cli.ipynb #0a242a78
+COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check, 'analyze': cmd_analyze}
 
 def _error(e:BaseException):
     "The one line of an error on stderr (under torchrun, ranks other than 0 name themselves)."
