@@ -17,7 +17,7 @@ from .store import run, run_dir, check_runs, RUN_STATES
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
            'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #6e4dc9db
+# %% ../nbs/14_cli.ipynb #58ff852f
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -118,13 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument('dir', help='folder holding run folders')
     an = sub.add_parser('analyze', help='an analysis of the finished runs in a folder (it never writes into a run folder)',
                         description='overlap: the final masks of the runs under DIR compared (two seeds of a preset, two presets of a seed) '
-                                    'beside the overlap of random masks, and the share of each layer every preset keeps; written into --out.')
-    an.add_argument('analysis', choices=('overlap',), help='the analysis (overlap)')
+                                    'beside the overlap of random masks, and the share of each layer every preset keeps. controls: the '
+                                    'ticket controls of the runs directly under DIR (their masks trained again from the same init, from '
+                                    'fresh weights, shuffled per layer) run beside them, then the paired comparisons. Written into --out.')
+    an.add_argument('analysis', choices=('overlap', 'controls'), help='the analysis')
     an.add_argument('dir', help='folder holding run folders')
     an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
+    an.add_argument('--presets', type=_csv(str), default=None, help='controls: the presets whose runs get controls (default: every one with a ticket)')
+    an.add_argument('--sparsities', type=_csv(float), default=None, help='controls: at these sparsities only (default: all)')
+    an.add_argument('--workers', type=int, default=1, help='controls: runs at a time (default: 1)')
     return p
 
-# %% ../nbs/14_cli.ipynb #6cd51f83
+# %% ../nbs/14_cli.ipynb #0bc1e77f
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -167,6 +172,11 @@ def cmd_report(args) -> int:
     return 0
 
 def cmd_analyze(args) -> int:
+    if args.analysis == 'controls':
+        from unilth_nb.controls import analyze_controls
+        res = analyze_controls(args.dir, args.out, presets=args.presets, sparsities=args.sparsities, workers=args.workers)
+        print(f"{res['ran']} control runs trained"); print(res['markdown']); print('wrote: ' + ', '.join(res['files']))
+        return 0
     from unilth_nb.overlap import analyze_overlap
     res = analyze_overlap(args.dir, args.out)
     for name, why in res['skipped']: print(f"unilth: left out {name}: {why}", file=sys.stderr)
