@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #e8ed8503
+# %% ../nbs/99_all.ipynb #12817846
 from .core import *
 from .masks import *
 from .data import *
@@ -28,7 +28,8 @@ from .sweep import *
 from .statistics import *
 from .overlap import *
 from .controls import *
+from .instability import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls')]
+            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name

@@ -17,7 +17,7 @@ from .store import run, run_dir, check_runs, RUN_STATES
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
            'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #58ff852f
+# %% ../nbs/14_cli.ipynb #e83120ef
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -120,16 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
                         description='overlap: the final masks of the runs under DIR compared (two seeds of a preset, two presets of a seed) '
                                     'beside the overlap of random masks, and the share of each layer every preset keeps. controls: the '
                                     'ticket controls of the runs directly under DIR (their masks trained again from the same init, from '
-                                    'fresh weights, shuffled per layer) run beside them, then the paired comparisons. Written into --out.')
-    an.add_argument('analysis', choices=('overlap', 'controls'), help='the analysis')
+                                    'fresh weights, shuffled per layer) run beside them, then the paired comparisons. instability: the error barrier '
+                                    'between two copies of each run trained from step k on different data orders (and from UniLTH\'s stage-1 '
+                                    'rewind point). Written into --out.')
+    an.add_argument('analysis', choices=('overlap', 'controls', 'instability'), help='the analysis')
     an.add_argument('dir', help='folder holding run folders')
     an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
     an.add_argument('--presets', type=_csv(str), default=None, help='controls: the presets whose runs get controls (default: every one with a ticket)')
     an.add_argument('--sparsities', type=_csv(float), default=None, help='controls: at these sparsities only (default: all)')
     an.add_argument('--workers', type=int, default=1, help='controls: runs at a time (default: 1)')
+    an.add_argument('--ks', type=_csv(int), default='0', help='instability: the spawn steps k, in optimizer steps (default: 0)')
+    an.add_argument('--bn', choices=('trained', 'recomputed'), default='trained', help='instability: BatchNorm statistics along the path (default: trained)')
+    an.add_argument('--points', type=int, default=30, help='instability: points on the path (default: 30)')
     return p
 
-# %% ../nbs/14_cli.ipynb #0bc1e77f
+# %% ../nbs/14_cli.ipynb #f66251b3
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -172,6 +177,12 @@ def cmd_report(args) -> int:
     return 0
 
 def cmd_analyze(args) -> int:
+    if args.analysis == 'instability':
+        from unilth_nb.instability import analyze_instability
+        res = analyze_instability(args.dir, args.ks, args.out, presets=args.presets, sparsities=args.sparsities, bn=args.bn, points=args.points)
+        for name, k, why in res['skipped']: print(f"unilth: left out {name} at k={k}: {why}", file=sys.stderr)
+        print(res['table'].to_string(index=False)); print('wrote: ' + ', '.join(res['files']))
+        return 0
     if args.analysis == 'controls':
         from unilth_nb.controls import analyze_controls
         res = analyze_controls(args.dir, args.out, presets=args.presets, sparsities=args.sparsities, workers=args.workers)
