@@ -17,7 +17,7 @@ from .store import run, run_dir, check_runs, RUN_STATES
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
            'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #e83120ef
+# %% ../nbs/14_cli.ipynb #3dc1001e
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -68,6 +68,25 @@ def _seeds(s):
         if a.isdigit() and b.isdigit() and int(a) <= int(b): return list(range(int(a), int(b) + 1))
     return _csv(int)(s)
 
+def _add_analyze(sub):
+    "The `analyze` sub-command: the analyses of a folder of finished runs."
+    an = sub.add_parser('analyze', help='an analysis of the finished runs in a folder (it never writes into a run folder)',
+                        description='overlap: the final masks of the runs under DIR compared (two seeds of a preset, two presets of a seed) '
+                                    'beside the overlap of random masks, and the share of each layer every preset keeps. controls: the '
+                                    'ticket controls of the runs directly under DIR (their masks trained again from the same init, from '
+                                    'fresh weights, shuffled per layer) run beside them, then the paired comparisons. instability: the error barrier '
+                                    'between two copies of each run trained from step k on different data orders (and from UniLTH\'s stage-1 '
+                                    'rewind point). Written into --out.')
+    an.add_argument('analysis', choices=('overlap', 'controls', 'instability'), help='the analysis')
+    an.add_argument('dir', help='folder holding run folders')
+    an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
+    an.add_argument('--presets', type=_csv(str), default=None, help='controls: the presets whose runs get controls (default: every one with a ticket)')
+    an.add_argument('--sparsities', type=_csv(float), default=None, help='controls: at these sparsities only (default: all)')
+    an.add_argument('--workers', type=int, default=1, help='controls: runs at a time (default: 1)')
+    an.add_argument('--ks', type=_csv(int), default='0', help='instability: the spawn steps k, in optimizer steps (default: 0)')
+    an.add_argument('--bn', choices=('trained', 'recomputed'), default='trained', help='instability: BatchNorm statistics along the path (default: trained)')
+    an.add_argument('--points', type=int, default=30, help='instability: points on the path (default: 30)')
+
 def build_parser() -> argparse.ArgumentParser:
     "The `unilth` argument parser with its sub-commands."
     p = _Parser(prog='unilth', description='Find and transform winning lottery tickets (LTH, DLTH, UniLTH, UniDLTH) from one pipeline.')
@@ -116,22 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description='List every run folder under DIR with its state (finished / in progress / resumable / corrupt / '
                                     'foreign / not started) and what it holds; changes nothing.')
     ck.add_argument('dir', help='folder holding run folders')
-    an = sub.add_parser('analyze', help='an analysis of the finished runs in a folder (it never writes into a run folder)',
-                        description='overlap: the final masks of the runs under DIR compared (two seeds of a preset, two presets of a seed) '
-                                    'beside the overlap of random masks, and the share of each layer every preset keeps. controls: the '
-                                    'ticket controls of the runs directly under DIR (their masks trained again from the same init, from '
-                                    'fresh weights, shuffled per layer) run beside them, then the paired comparisons. instability: the error barrier '
-                                    'between two copies of each run trained from step k on different data orders (and from UniLTH\'s stage-1 '
-                                    'rewind point). Written into --out.')
-    an.add_argument('analysis', choices=('overlap', 'controls', 'instability'), help='the analysis')
-    an.add_argument('dir', help='folder holding run folders')
-    an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
-    an.add_argument('--presets', type=_csv(str), default=None, help='controls: the presets whose runs get controls (default: every one with a ticket)')
-    an.add_argument('--sparsities', type=_csv(float), default=None, help='controls: at these sparsities only (default: all)')
-    an.add_argument('--workers', type=int, default=1, help='controls: runs at a time (default: 1)')
-    an.add_argument('--ks', type=_csv(int), default='0', help='instability: the spawn steps k, in optimizer steps (default: 0)')
-    an.add_argument('--bn', choices=('trained', 'recomputed'), default='trained', help='instability: BatchNorm statistics along the path (default: trained)')
-    an.add_argument('--points', type=int, default=30, help='instability: points on the path (default: 30)')
+    _add_analyze(sub)
     return p
 
 # %% ../nbs/14_cli.ipynb #f66251b3
