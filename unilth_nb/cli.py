@@ -17,7 +17,7 @@ from .store import run, run_dir, check_runs, RUN_STATES
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
            'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #3dc1001e
+# %% ../nbs/14_cli.ipynb #5991dd0b
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -76,8 +76,9 @@ def _add_analyze(sub):
                                     'ticket controls of the runs directly under DIR (their masks trained again from the same init, from '
                                     'fresh weights, shuffled per layer) run beside them, then the paired comparisons. instability: the error barrier '
                                     'between two copies of each run trained from step k on different data orders (and from UniLTH\'s stage-1 '
-                                    'rewind point). Written into --out.')
-    an.add_argument('analysis', choices=('overlap', 'controls', 'instability'), help='the analysis')
+                                    'rewind point). landscape: the seed paper\'s Figure 1(c) on the network, the runs of --seed at the first of --sparsities run '
+                                    'again and drawn on the plane through UniLTH\'s init, stage-1 point and final ticket. Written into --out.')
+    an.add_argument('analysis', choices=('overlap', 'controls', 'instability', 'landscape'), help='the analysis')
     an.add_argument('dir', help='folder holding run folders')
     an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
     an.add_argument('--presets', type=_csv(str), default=None, help='controls: the presets whose runs get controls (default: every one with a ticket)')
@@ -86,6 +87,8 @@ def _add_analyze(sub):
     an.add_argument('--ks', type=_csv(int), default='0', help='instability: the spawn steps k, in optimizer steps (default: 0)')
     an.add_argument('--bn', choices=('trained', 'recomputed'), default='trained', help='instability: BatchNorm statistics along the path (default: trained)')
     an.add_argument('--points', type=int, default=30, help='instability: points on the path (default: 30)')
+    an.add_argument('--seed', type=int, default=0, help='landscape: the seed whose runs are drawn (default: 0)')
+    an.add_argument('--resolution', type=int, default=25, help='landscape: grid points per side, resolution^2 evaluations (default: 25)')
 
 def build_parser() -> argparse.ArgumentParser:
     "The `unilth` argument parser with its sub-commands."
@@ -138,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     return p
 
-# %% ../nbs/14_cli.ipynb #f66251b3
+# %% ../nbs/14_cli.ipynb #7f390d46
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -181,6 +184,11 @@ def cmd_report(args) -> int:
     return 0
 
 def cmd_analyze(args) -> int:
+    if args.analysis == 'landscape':
+        from unilth_nb.landscape import analyze_landscape
+        res = analyze_landscape(args.dir, args.seed, (args.sparsities or [0.9])[0], tuple(args.presets or ('unilth', 'lth', 'dlth')), args.resolution, out=args.out)
+        print('distance of each trajectory from the plane: ' + ', '.join(f"{n} {d:.2f}" for n, d in res['distance'].items())); print('wrote: ' + ', '.join(res['files']))
+        return 0
     if args.analysis == 'instability':
         from unilth_nb.instability import analyze_instability
         res = analyze_instability(args.dir, args.ks, args.out, presets=args.presets, sparsities=args.sparsities, bn=args.bn, points=args.points)
