@@ -33,6 +33,14 @@ def compare_violations(res, presets, sparsities, seeds, chance=CHANCE, tol=1e-3)
             if not (math.isfinite(r[k]) and r[k] > chance): bad.append(f"{r['run']}: {k} {r[k]} not above chance {chance}")
     return bad
 
+def test_es_vs_l2_notebook_compares_every_strength(tmp_path):
+    out, res = execute('es_vs_l2', tmp_path, seeds=[0, 1], strengths=[1e-4, 1e-2], budget={'train_epochs': 3, 'patience': 1}, device='cpu', workers=2)
+    assert [c['versus'] for c in res['comparisons']] == ['L2 0.0001', 'L2 0.01', 'L2, best strength of the seed']
+    assert all(c['n'] == 2 for c in res['comparisons']) and len(res['says']) == 3
+    es = [p for p in res['points'] if p['method'] == 'early stopping']
+    assert len(es) == 2 and all(1 <= p['epoch'] <= p['cost'] <= 3 for p in es)
+    assert (out/'es_vs_l2.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
 def test_compare_notebook_stays_within_its_bounds(tmp_path):
     sps, seeds, presets = [0.5, 0.9], [0], PRESETS6 + ['snip', 'rigl']
     out, res = execute('compare', tmp_path, presets=presets, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,
