@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full run-hard lrr es-vs-l2 ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full run-hard lrr es-vs-l2 analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,13 @@ es-vs-l2: install-run
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/es_vs_l2.ipynb $(ESL2)/es_vs_l2.ipynb --cwd . -k python3 --no-progress-bar --log-output -p out_dir $(ESL2) -p workers $(WORKERS)
 	@cat $(ESL2)/es_vs_l2.md
 
+## why tickets win, on the full grid's runs (make run-full first): overlap, ticket controls, instability, the landscape -> runs/analysis/
+ANALYSIS := runs/analysis
+analysis: install-run
+	@test -d $(FULL)/runs || { echo "no $(FULL)/runs: run 'make run-full' first"; exit 1; }
+	@mkdir -p $(ANALYSIS)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/analysis.ipynb $(ANALYSIS)/analysis.ipynb --cwd . -k python3 --no-progress-bar --log-output -p runs_dir $(FULL)/runs -p out_dir $(ANALYSIS) -p workers $(WORKERS)
+
 # copy the full comparison's report into nbs/results/compare/ (the README's headline), the hard setting's into
 # nbs/results/compare-hard/ and the LRR diagnosis into nbs/results/lrr/ (when they exist); then `make readme`
 REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
@@ -102,6 +109,7 @@ publish-results:
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
 	if [ -f $(ESL2)/results.json ]; then mkdir -p nbs/results/es_vs_l2 && cp $(ESL2)/results.json $(ESL2)/es_vs_l2.md $(ESL2)/es_vs_l2.png nbs/results/es_vs_l2/; fi
+	if [ -f $(ANALYSIS)/results.json ]; then mkdir -p nbs/results/analysis && cd $(ANALYSIS) && cp results.json overlap.md controls.md instability.csv instability.png profiles.png $$(ls landscape_*.png) ../../nbs/results/analysis/; fi
 
 ## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered
 LAB_PORT ?= 8888

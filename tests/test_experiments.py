@@ -41,6 +41,20 @@ def test_es_vs_l2_notebook_compares_every_strength(tmp_path):
     assert len(es) == 2 and all(1 <= p['epoch'] <= p['cost'] <= 3 for p in es)
     assert (out/'es_vs_l2.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
+def test_analysis_notebook_runs_every_analysis_on_a_grid(tmp_path):
+    from unilth_nb.sweep import grid, sweep
+    runs = tmp_path/'grid'
+    sweep(grid(['dense', 'lth', 'unilth', 'dlth', 'snip'], [0.9], [0, 1], **TINY, es_rewind='1', device='cpu', log_test=False), runs, workers=2, progress=False)
+    before = {str(p): p.stat().st_mtime_ns for p in runs.rglob('*') if p.is_file()}
+    out, res = execute('analysis', tmp_path, runs_dir=str(runs), control_presets=['lth', 'snip'], control_sparsities=[0.9], seeds=[0, 1],
+                       instability_presets=['dense', 'lth', 'unilth'], instability_sparsities=[0.0, 0.9], ks=[0, 36], points=5, resolution=4, workers=2)
+    assert {r['kind'] for r in res['overlap']['table']} == {'seeds', 'presets'} and res['overlap']['says']
+    assert {r['source'] for r in res['controls']['table']} == {'lth', 'snip'} and res['controls']['ran'] == 12
+    assert {(r['preset'], str(r['k'])) for r in res['instability']['table']} >= {('dense', '0'), ('lth', '36'), ('unilth', 'stage1')}
+    assert set(res['landscape']['distance']) == {'unilth', 'lth', 'dlth'} and set(res['seconds']) == {'overlap', 'controls', 'instability', 'landscape'}
+    after = {str(p): p.stat().st_mtime_ns for p in runs.rglob('*') if p.is_file() and str(p) in before}
+    assert after == before                                                # the grid's runs are read, never written (the controls are new folders beside them)
+
 def test_compare_notebook_stays_within_its_bounds(tmp_path):
     sps, seeds, presets = [0.5, 0.9], [0], PRESETS6 + ['snip', 'rigl']
     out, res = execute('compare', tmp_path, presets=presets, sparsities=sps, seeds=seeds, budget=TINY, device='cpu', workers=2,

@@ -98,7 +98,7 @@ def instability(run:str|Path, k:int|str, bn:str='trained', points:int=30, out:st
     if path is not None: path.parent.mkdir(parents=True, exist_ok=True); save_json(res, path)
     return res
 
-# %% ../nbs/34_instability.ipynb #345d7be8
+# %% ../nbs/34_instability.ipynb #47be61bc
 def instability_table(units:list) -> pd.DataFrame:
     "Mean barrier (points of error) over the seeds, with its 95% interval, per preset, sparsity and k."
     df = pd.DataFrame(units).assign(k=lambda d: d.k.astype(str))
@@ -118,14 +118,14 @@ def plot_instability(table:pd.DataFrame, ax=None, title:str|None=None):
     ax.set_title(title or 'instability: error barrier against the spawn step'); ax.legend(fontsize=8); ax.figure.tight_layout()
     return ax
 
-def analyze_instability(folder:str|Path, ks=(0,), out:str|Path|None=None, presets=None, sparsities=None, bn:str='trained', points:int=30) -> dict:
-    "Instability of the finished runs directly under `folder` at each `k` (and at stage 1's rewind point where there is one): the units, the table and the figure, written into `out`."
+def analyze_instability(folder:str|Path, ks=(0,), out:str|Path|None=None, presets=None, sparsities=None, bn:str='trained', points:int=30, names=None) -> dict:
+    "Instability of the finished runs directly under `folder` (those named in `names`, if given) at each `k` (and at stage 1's rewind point where there is one): the units, the table and the figure, written into `out`."
     import matplotlib.pyplot as plt
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
     out = Path(out) if out is not None else folder/'analysis'
     runs = [(d, r) for d, r in finished_runs(folder)[0] if d.parent == folder and r.preset != 'retrain_ticket'
-            and (not presets or r.preset in presets) and (not sparsities or r.target_sparsity in sparsities)]
+            and (not presets or r.preset in presets) and (not sparsities or r.target_sparsity in sparsities) and (names is None or d.name in set(names))]
     if not runs: raise ConfigError(f"no finished run directly under {str(folder)!r}" + (f" of presets {', '.join(presets)}" if presets else ''))
     units, skipped = [], []
     for d, r in runs:
