@@ -35,8 +35,8 @@ def compare_violations(res, presets, sparsities, seeds, chance=CHANCE, tol=1e-3)
 
 def test_es_vs_l2_notebook_compares_every_strength(tmp_path):
     out, res = execute('es_vs_l2', tmp_path, seeds=[0, 1], strengths=[1e-4, 1e-2], budget={'train_epochs': 3, 'patience': 1}, device='cpu', workers=2)
-    assert [c['versus'] for c in res['comparisons']] == ['L2 0.0001', 'L2 0.01', 'L2, best strength of the seed']
-    assert all(c['n'] == 2 for c in res['comparisons']) and len(res['says']) == 3
+    assert [c['versus'] for c in res['comparisons']] == ['L2 0.0001', 'L2 0.01', 'L2 0.0001 at equal cost', 'L2 0.01 at equal cost', 'L2, best strength of the seed']
+    assert all(c['n'] == 2 for c in res['comparisons']) and len(res['says']) == 6
     es = [p for p in res['points'] if p['method'] == 'early stopping']
     assert len(es) == 2 and all(1 <= p['epoch'] <= p['cost'] <= 3 for p in es)
     assert (out/'es_vs_l2.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
