@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #7f2b8662
+# %% ../nbs/99_all.ipynb #cfde7d9c
 from .core import *
 from .masks import *
 from .data import *
@@ -30,7 +30,8 @@ from .overlap import *
 from .controls import *
 from .instability import *
 from .landscape import *
+from .export import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape')]
+            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name

@@ -15,9 +15,9 @@ from .store import run, run_dir, check_runs, RUN_STATES
 
 # %% auto #0
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
-           'cmd_check', 'main']
+           'cmd_export', 'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #5991dd0b
+# %% ../nbs/14_cli.ipynb #3cfdf261
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -138,10 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
                         description='List every run folder under DIR with its state (finished / in progress / resumable / corrupt / '
                                     'foreign / not started) and what it holds; changes nothing.')
     ck.add_argument('dir', help='folder holding run folders')
+    ex = sub.add_parser('export', help="a finished run's ticket as a plain state_dict (mask folded in) and as sparse tensors",
+                        description="Write <run>.pt (the final weights, every pruned weight 0, no mask buffers: load_state_dict into your model class) "
+                                    "and <run>.sparse.pt (pruned layers in CSR) into --out, and print their sizes.")
+    ex.add_argument('run', help='a finished run folder')
+    ex.add_argument('--out', default=None, help="where to write (default: the run's parent folder/export)")
     _add_analyze(sub)
     return p
 
-# %% ../nbs/14_cli.ipynb #7f390d46
+# %% ../nbs/14_cli.ipynb #03f43f19
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -206,6 +211,13 @@ def cmd_analyze(args) -> int:
     print(res['markdown']); print('wrote: ' + ', '.join(res['files']))
     return 0
 
+def cmd_export(args) -> int:
+    from unilth_nb.export import export_ticket
+    r = export_ticket(args.run, args.out)
+    print(f"{r['preset']} ticket of {r['model']}: {r['kept']} of {r['prunable']} prunable weights kept; "
+          f"{r['state_dict']} ({r['dense_bytes']} bytes), {r['sparse']} ({r['sparse_bytes']} bytes, {r['sparse_bytes'] / r['dense_bytes']:.2f}x)")
+    return 0
+
 def cmd_check(args) -> int:
     rows = check_runs(args.dir)
     for name, state, detail in rows: print(f"{state:12s} {name}" + (f"  ({detail})" if detail else ''))
@@ -213,8 +225,8 @@ def cmd_check(args) -> int:
     print(f"{len(rows)} run folder(s): " + ', '.join(f"{n} {s}" for s, n in counts.items() if n))
     return 0
 
-# %% ../nbs/14_cli.ipynb #0a242a78
-COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check, 'analyze': cmd_analyze}
+# %% ../nbs/14_cli.ipynb #f4b7316c
+COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check, 'analyze': cmd_analyze, 'export': cmd_export}
 
 def _error(e:BaseException):
     "The one line of an error on stderr (under torchrun, ranks other than 0 name themselves)."
