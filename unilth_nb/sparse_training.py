@@ -32,7 +32,7 @@ def update_steps(c, steps_per_epoch:int) -> list:
                                   f"and update_end {c.update_end:g} of the warm-up ({total} steps): give a shorter update_every")
     return out
 
-# %% ../nbs/31_sparse_training.ipynb #e1198a99
+# %% ../nbs/31_sparse_training.ipynb #b6f37cc2
 def gmp_sparsity(t:int, t0:int, span:int, final:float, initial:float=0.0) -> float:
     "Zhu & Gupta's sparsity at step `t`: `final + (initial - final) * (1 - (t - t0) / span) ** 3`, from `initial` at `t0` to `final` at `t0 + span`."
     x = min(max((t - t0) / span, 0.0), 1.0)
@@ -52,7 +52,7 @@ class GradualMagnitude:
         "Prune at an update step."
         t = ctl.state.step_in_phase
         if t not in self.at: return
-        s = gmp_sparsity(t, self.t0, self.span, ctl.cfg.sparsity) if t != self.steps[-1] else ctl.cfg.sparsity
+        s = gmp_sparsity(t, self.t0, self.span, ctl.cfg.sparsity)          # the last step: exactly `sparsity`
         new = select_magnitude(ctl, ctl.state.mask, 1 - s)
         ctl.update_mask(new, {'step': t, 'target': s, 'removed': ctl.state.mask.num_kept() - new.num_kept()})
 
