@@ -308,6 +308,7 @@ class Plan:
     fitted: list = field(default_factory=list)      # what the data decided, in words
     phases: list = field(default_factory=list)      # (phase, fewest epochs, most epochs, what it does)
     densities: list = field(default_factory=list)   # share of the prunable weights kept after each prune step
+    flops: dict = field(default_factory=dict)       # the dense network: one example's forward FLOPs, per module; parameters (`dense_flops`)
 
     @property
     def epochs(self) -> tuple:
@@ -319,6 +320,7 @@ class Plan:
         lines = [f"{self.name}: {n['train']} training / {n['val']} validation / {n['test']} test examples, {self.num_classes} classes",
                  f"  batch {self.batch_size}: {s} optimizer steps per epoch"] + [f"  fitted to the data: {f}" for f in self.fitted]
         lines += [f"  {p}: {_span(a, b)} epochs: {what}" for p, a, b, what in self.phases]
+        if self.flops: lines.append(f"  the dense network: {self.flops['params']:,} parameters, {self.flops['total']:,} FLOPs per example's forward")
         return '\n'.join(lines + [f"  in all: {_span(lo, hi)} epochs ({_span(lo * s, hi * s)} optimizer steps)"])
 
 # %% ../nbs/09_config.ipynb #ef51af2b

@@ -151,7 +151,13 @@ def update_mask(self:TicketController, new:Mask, event:dict|None=None):
     "A mask update's new mask (data-parallel: rank 0's), enforced at once on the weights, gradients and optimizer state; `event` recorded with the epoch."
     if self.agree is not None: new = self.agree(new)
     self.state.mask = new; self._enforce()
-    if event is not None: self.state.events.append({'update': self.cfg.mask_update, 'epoch': self.state.epoch, 'sparsity': new.sparsity(), **event})
+    if event is not None: self.state.events.append({'update': self.cfg.mask_update, 'epoch': self.state.epoch, **self._mask_record(new), **event})
+
+@patch
+def _mask_record(self:TicketController, mask:Mask) -> dict:
+    "What an event records of the mask it leaves: the optimizer steps taken so far (from then on it holds), its sparsity, the weights kept per layer (the FLOPs ledger)."
+    steps = sum(v['iterations'] for v in self.state.cost.values()) + self.steps_this_epoch
+    return {'iteration': steps, 'sparsity': mask.sparsity(), 'kept': {n: int(m.sum()) for n, m in mask.items()}}
 
 @patch
 def _restart_weights(self:TicketController) -> dict:
@@ -281,7 +287,7 @@ def _prune(self:TicketController):
     before = self.evaluate() if self.evaluate is not None else None
     st.mask = new; new.apply(self.model)
     after = self.evaluate() if self.evaluate is not None else None
-    st.events.append({'cycle': st.cycle, 'epoch': st.epoch, 'removed': st.removing.num_kept(), 'sparsity': new.sparsity(),
+    st.events.append({'cycle': st.cycle, 'epoch': st.epoch, 'removed': st.removing.num_kept(), **self._mask_record(new),
                       'val_acc_before': before, 'val_acc_after': after, 'shock': None if before is None else 100 * (before - after)})
     st.removing = None
     self._enforce()

@@ -11,7 +11,7 @@ from .core import ConfigError, check_choice, check_kwargs, update_digest, same_d
 
 # %% auto #0
 __all__ = ['MODELS', 'MLP', 'CNN1d', 'lenet300', 'BasicBlock', 'CifarResNet', 'CifarVGG', 'register_model', 'get_model',
-           'check_model_input', 'model_digest']
+           'check_model_input', 'model_digest', 'dense_flops']
 
 # %% ../nbs/04_models.ipynb #e8c2fe0e
 def _flat_size(input_shape) -> int: return math.prod(input_shape)
@@ -174,3 +174,14 @@ def model_digest(model:nn.Module) -> str:
     h = hashlib.sha256(f'{type(model).__module__}.{type(model).__qualname__}\n{model!r}'.encode())
     for k, v in model.state_dict().items(): h.update(k.encode()); update_digest(h, v)
     return h.hexdigest()[:12]
+
+# %% ../nbs/04_models.ipynb #a88eaff1
+def dense_flops(model:nn.Module, example:torch.Tensor) -> dict:
+    "One example's forward through `model` (a CPU copy in eval mode): FLOPs in all and per module (dotted name), parameters in all and per name."
+    from torch.utils.flop_counter import FlopCounterMode
+    import copy
+    m, x = copy.deepcopy(model).cpu().eval(), example[:1].cpu()
+    with torch.no_grad(), FlopCounterMode(display=False) as fc: m(x)
+    modules = {k.split('.', 1)[1]: int(sum(v.values())) for k, v in fc.get_flop_counts().items() if '.' in k}
+    numel = {n: p.numel() for n, p in model.named_parameters()}
+    return {'total': int(fc.get_total_flops()), 'modules': modules, 'params': sum(numel.values()), 'numel': numel}

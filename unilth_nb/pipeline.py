@@ -11,7 +11,7 @@ import torch, torch.nn as nn
 from fastcore.basics import patch
 from .core import ConfigError, seed_everything, get_device, get_rng_state, set_rng_state, moved_names, make_generator
 from .data import get_data, Data
-from .models import get_model, check_model_input
+from .models import get_model, check_model_input, dense_flops
 from .training import make_optimizer, train_epoch, evaluate, progress_bar, resolve_execution, make_scaler
 from .config import TicketConfig, Bound, bind_objects, fitted, make_plan, Plan
 from .controller import TicketController, PHASES
@@ -121,6 +121,7 @@ class TicketPipeline:
                       get_model(c.model, self.data.input_shape, self.data.num_classes, **c.model_kwargs)).to(self.device)
         check_model_input(self.model, self.data.peek(2).to(self.device), self.data.num_classes, c.model)
         self.plan = make_plan(c, self.data)                          # refuses, before any step, a setting of yours the data cannot carry
+        self.plan.flops = dense_flops(self.model, self.data.peek(1))  # what the tickets' FLOPs are counted against
         self._set_execution()
         self.optimizer = make_optimizer(self.model, c.optimizer, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
         self.ctl = TicketController(self.model, self.optimizer, config=c, steps_per_epoch=len(self.data.train),
