@@ -13,7 +13,8 @@ from .core import ConfigError, seed_everything, get_device, get_rng_state, set_r
 from .data import get_data, Data
 from .models import get_model, check_model_input, dense_flops
 from .training import make_optimizer, train_epoch, evaluate, progress_bar, resolve_execution, make_scaler
-from .config import TicketConfig, Bound, bind_objects, fitted, make_plan, Plan
+from .config import TicketConfig, Bound, bind_objects, fitted
+from .plan import make_plan, Plan
 from .controller import TicketController, PHASES
 from .criteria import CONTROL_STREAM
 from .distributed import (world_size, is_main, rank as dist_rank, rank_device, ShardedBatches, broadcast_mask,

@@ -19,11 +19,12 @@ __all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm',
            'paired_sentence', 'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity', 'plot_curves',
            'report']
 
-# %% ../nbs/24_statistics.ipynb #faa83e46
+# %% ../nbs/24_statistics.ipynb #4edd25f5
 def _label(r) -> str:
-    "A run's preset; a ticket control's as `<source preset>/init`, `/reinit` or `/shuffle`; a score criterion's control as `<preset>/<control>` (`snip/invert`)."
+    "A run's preset; a ticket control's as `<source preset>/init`, `/reinit` or `/shuffle`; a score criterion's control as `<preset>/<control>` (`snip/invert`); an N:M run's with its pattern (`lth 2:4`)."
     control = r.config.get('mask_control', 'none')
-    if r.preset != 'retrain_ticket': return r.preset if control == 'none' else f"{r.preset}/{control}"
+    nm = f" {r.config.get('nm', '2:4')}" if r.config.get('scope') == 'nm' else ''
+    if r.preset != 'retrain_ticket': return (r.preset if control == 'none' else f"{r.preset}/{control}") + nm
     return f"{r.config['source'].rpartition('_')[0]}/{ {'none': 'init'}.get(r.config['mask_control'], r.config['mask_control'])}"
 
 COST_COLUMNS = ('params', 'params_rel', 'inference_flops', 'inference_rel', 'train_flops', 'train_rel')
