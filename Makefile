@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full run-hard lrr es-vs-l2 analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full run-hard lrr es-vs-l2 nm analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,13 @@ es-vs-l2: install-run
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/es_vs_l2.ipynb $(ESL2)/es_vs_l2.ipynb --cwd . -k python3 --no-progress-bar --log-output -p out_dir $(ESL2) -p workers $(WORKERS)
 	@cat $(ESL2)/es_vs_l2.md
 
+## 2:4 against unstructured 50% for LTH and UniLTH on cnn1d: nbs/experiments/nm.ipynb, 5 seeds -> runs/nm/ (about half an hour on 2 cores; resumable)
+NM := runs/nm
+nm: install-run
+	@mkdir -p $(NM)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/nm.ipynb $(NM)/nm.ipynb --cwd . -k python3 --no-progress-bar --log-output -p out_dir $(NM) -p workers $(WORKERS)
+	@cat $(NM)/nm.md
+
 ## why tickets win, on the full grid's runs (make run-full first): overlap, ticket controls, instability, the landscape -> runs/analysis/
 ANALYSIS := runs/analysis
 analysis: install-run
@@ -103,12 +110,12 @@ analysis: install-run
 # nbs/results/compare-hard/ and the LRR diagnosis into nbs/results/lrr/ (when they exist); then `make readme`
 REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
 publish-results:
-	@test -f $(FULL)/table.md || { echo "no $(FULL)/table.md: run 'make run-full' first"; exit 1; }
-	mkdir -p nbs/results/compare
-	cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/
+	@test -f $(FULL)/table.md || echo "no $(FULL)/table.md: the full comparison is not published ('make run-full' first)"
+	if [ -f $(FULL)/table.md ]; then mkdir -p nbs/results/compare && cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/; fi
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
 	if [ -f $(ESL2)/results.json ]; then mkdir -p nbs/results/es_vs_l2 && cp $(ESL2)/results.json $(ESL2)/es_vs_l2.md $(ESL2)/es_vs_l2.png nbs/results/es_vs_l2/; fi
+	if [ -f $(NM)/results.json ]; then mkdir -p nbs/results/nm && cp $(NM)/results.json $(NM)/nm.md nbs/results/nm/; fi
 	if [ -f $(ANALYSIS)/results.json ]; then mkdir -p nbs/results/analysis && cd $(ANALYSIS) && cp results.json overlap.md controls.md instability.csv instability.png profiles.png $$(ls landscape_*.png) ../../nbs/results/analysis/; fi
 
 ## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered
