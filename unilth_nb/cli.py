@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and <run>.sparse.pt (pruned layers in CSR) into --out, and print their sizes.")
     ex.add_argument('run', help='a finished run folder')
     ex.add_argument('--out', default=None, help="where to write (default: the run's parent folder/export)")
+    ex.add_argument('--onnx', action='store_true', help="also <run>.onnx through torch.onnx, checked with onnxruntime (pip install 'unilth_nb[onnx]')")
     _add_analyze(sub)
     return p
 
@@ -213,9 +214,10 @@ def cmd_analyze(args) -> int:
 
 def cmd_export(args) -> int:
     from unilth_nb.export import export_ticket
-    r = export_ticket(args.run, args.out)
+    r = export_ticket(args.run, args.out, onnx=args.onnx)
     print(f"{r['preset']} ticket of {r['model']}: {r['kept']} of {r['prunable']} prunable weights kept; "
-          f"{r['state_dict']} ({r['dense_bytes']} bytes), {r['sparse']} ({r['sparse_bytes']} bytes, {r['sparse_bytes'] / r['dense_bytes']:.2f}x)")
+          f"{r['state_dict']} ({r['dense_bytes']} bytes), {r['sparse']} ({r['sparse_bytes']} bytes, {r['sparse_bytes'] / r['dense_bytes']:.2f}x)"
+          + (f"; {r['onnx']} ({r['onnx_bytes']} bytes, outputs within {r['onnx_max_diff']:.1g} of the model's in onnxruntime)" if args.onnx else ''))
     return 0
 
 def cmd_check(args) -> int:
