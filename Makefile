@@ -189,3 +189,4 @@ bench: install
 	$(BIN)/python benchmarks/masked_training.py
 	$(BIN)/python benchmarks/controller_overhead.py
 	$(BIN)/python benchmarks/sparse_training.py
+	$(BIN)/python benchmarks/inference.py --out runs/inference
