@@ -105,6 +105,7 @@ def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
     for row, ref in (('lth@unilth_epochs', 'unilth'), ('oneshot@unilth_epochs', 'unilth'), ('oneshot@lth_epochs', 'lth'), ('unilth@lth_epochs', 'lth'), ('unidlth@lth_epochs', 'lth')):
         assert abs(sm[row]['epochs'] - sm[ref]['epochs']) <= 0.2 * sm[ref]['epochs'], row    # equal cost, up to rounding
     assert '| lth@unilth_epochs |' in (out/'equal_budget.md').read_text() and (out/'equal_budget.csv').is_file()
+    assert 'The rows equalise training epochs, not FLOPs' in (out/'equal_budget.md').read_text() and 'x FLOPs' in (out/'equal_budget.md').read_text()
     assert eb['ran'] == len(eb['tried']) + len(rows) * 2 and eb['workers'] == 2 and eb['wall_seconds'] > 0
 
 def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_path):
