@@ -111,8 +111,9 @@ def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
 def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_path):
     search = {'dense': [{'lr': 0.2}, {'lr': 1e-4}], 'oneshot_magnitude': [{'finetune_lr': 0.2}, {'finetune_lr': 1e-4}]}
     out, res = execute('compare', tmp_path, presets=['dense', 'oneshot_magnitude'], sparsities=[0.9], seeds=[0], budget=TINY, device='cpu', workers=2,
-                       tune=True, tuning_seeds=[100], tuning_sparsity=0.9, search=search)
+                       tune=True, tuning_seeds=[100], tuning_sparsity=0.9, search=search, extra_sparsities={'oneshot_magnitude': [0.95]})
     t = res['tuning']
+    assert {(r['preset'], r['target_sparsity']) for r in res['runs']} == {('dense', 0.0), ('oneshot_magnitude', 0.9), ('oneshot_magnitude', 0.95)}   # one preset's extra sparsity
     assert t['chosen'] == {'dense': {'lr': 0.2}, 'oneshot_magnitude': {'finetune_lr': 0.2}} and len(t['trials']) == 4 and t['ran'] == 4
     assert {r['seed'] for r in res['runs']} == {0}                        # the test grid: test seeds only
     runs = {r['preset']: r for r in res['runs']}
