@@ -54,9 +54,10 @@ def test_analysis_notebook_runs_every_analysis_on_a_grid(tmp_path):
     before = {str(p): p.stat().st_mtime_ns for p in runs.rglob('*') if p.is_file()}
     out, res = execute('analysis', tmp_path, runs_dir=str(runs), control_presets=['lth', 'snip'], control_sparsities=[0.9], seeds=[0, 1],
                        instability_presets=['dense', 'lth', 'unilth'], instability_sparsities=[0.0, 0.9], ks=[0, 36], points=5, resolution=4, workers=2)
-    assert {r['kind'] for r in res['overlap']['table']} == {'seeds', 'presets'} and res['overlap']['says']
+    assert {r['kind'] for r in res['overlap']['table']} == {'seeds', 'presets', 'rounds'} and res['overlap']['says']   # rounds: LTH's and UniLTH's steps
     assert {r['source'] for r in res['controls']['table']} == {'lth', 'snip'} and res['controls']['ran'] == 12
     assert {(r['preset'], str(r['k'])) for r in res['instability']['table']} >= {('dense', '0'), ('lth', '36'), ('unilth', 'stage1')}
+    assert any(r['preset'] == 'lth' and r['target_sparsity'] < 0.85 for r in res['instability']['table'])   # a ticket of LTH's earlier rounds
     assert set(res['landscape']['distance']) == {'unilth', 'lth', 'dlth'} and set(res['seconds']) == {'overlap', 'controls', 'instability', 'landscape'}
     after = {str(p): p.stat().st_mtime_ns for p in runs.rglob('*') if p.is_file() and str(p) in before}
     assert after == before                                                # the grid's runs are read, never written (the controls are new folders beside them)

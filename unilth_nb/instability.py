@@ -51,7 +51,7 @@ def error_barrier(model:nn.Module, a:dict, b:dict, test, points:int=30, bn:str='
         errors.append(1 - evaluate(model, test, device=device)['acc'])
     return {'alphas': alphas.tolist(), 'errors': errors, 'barrier': max(errors) - (errors[0] + errors[-1]) / 2}
 
-# %% ../nbs/34_instability.ipynb #c40aad31
+# %% ../nbs/34_instability.ipynb #5c7af686
 def _spawn(p:TicketPipeline, k:int) -> dict:
     "The weights after `k` steps of `p`'s training from scratch (its controller sets the learning rate of each step)."
     spe, left = len(p.data.train), k
@@ -77,15 +77,23 @@ def _copy(p:TicketPipeline, start:dict, mask:Mask|None, k:int, j:int, weight_dec
     while left > 0: left -= train_epoch(model, batches, opt, enforcer=enforcer, scheduler=sched, device=p.device, max_iters=min(left, spe))['iterations']
     return clone_state(model.state_dict())
 
-def instability(run:str|Path, k:int|str, bn:str='trained', points:int=30, out:str|Path|None=None) -> dict:
-    "The error barrier between two copies of finished run `run` trained from step `k` (or `'stage1'`) with its mask; read from `out` if computed before."
+def _round_mask(run:Path, r, cycle:int) -> Mask:
+    "The mask run `run` kept after its prune step `cycle` (1 to its last), as the run store saved it; one line otherwise."
+    f = RunFiles(run).mask(cycle)
+    if not (isinstance(cycle, int) and 1 <= cycle <= r.cycles and f.is_file()):
+        raise ConfigError(f"run {run.name!r} has no saved mask of prune step {cycle!r} (it has {r.cycles} step(s), masks in {RunFiles(run).mask(1).parent.name}/)")
+    return Mask.load(f)
+
+def instability(run:str|Path, k:int|str, bn:str='trained', points:int=30, out:str|Path|None=None, cycle:int|None=None) -> dict:
+    "The error barrier between two copies of finished run `run` trained from step `k` (or `'stage1'`) with its mask (the mask of prune step `cycle`, if given); read from `out` if computed before."
     run = Path(run); r = load_result(run)
-    path = Path(out)/f"{run.name}_k{k}_{bn}.json" if out is not None else None
+    path = Path(out)/f"{run.name}_k{k}_{bn}{'' if cycle is None else f'_c{cycle}'}.json" if out is not None else None
     if path is not None and path.is_file(): return json.loads(path.read_text())
     if r.preset == 'retrain_ticket' or r.config.get('model_digest') or r.config.get('data_digest'):
         raise ConfigError(f"run {run.name!r}: instability rebuilds a run's training from a registered model and dataset, not a control or a model object")
     p = TicketPipeline(make_config('dense', **{f: r.config[f] for f in SOURCE_FIELDS if f in r.config}), progress=False)
-    spe, wd, mask = len(p.data.train), p.cfg.weight_decay, (load_ticket(run)[0] if r.cycles else None)
+    spe, wd, mask = len(p.data.train), p.cfg.weight_decay, (_round_mask(run, r, cycle) if cycle is not None else load_ticket(run)[0] if r.cycles else None)
+    if cycle is not None and k == 'stage1': raise ConfigError("a round's ticket is trained from step k of training from scratch, not from stage 1's point: give an integer k")
     if k == 'stage1':
         if not r.stage1 or not RunFiles(run).stage1_rewind.is_file(): raise ConfigError(f"run {run.name!r} has no stage-1 rewind point (a UniLTH or UniDLTH run has)")
         start, steps, wd, mask = torch.load(RunFiles(run).stage1_rewind, map_location=p.device), r.stage1['rewound_to'] * spe, 0.0, None
@@ -93,12 +101,13 @@ def instability(run:str|Path, k:int|str, bn:str='trained', points:int=30, out:st
     else: raise ConfigError(f"k must be a step in [0, {p.cfg.train_epochs * spe}) of the run's training from scratch, or 'stage1'; got {k!r}")
     if steps >= p.cfg.train_epochs * spe: raise ConfigError(f"run {run.name!r}: stage 1 rewound to the end of its schedule (step {steps}): no step is left to train two copies")
     ends = [_copy(p, start, mask, steps, j, wd) for j in (0, 1)]
-    res = {'run': run.name, 'preset': r.preset, 'seed': r.seed, 'target_sparsity': r.target_sparsity, 'k': k, 'step': steps, 'bn': bn,
+    res = {'run': run.name, 'preset': r.preset, 'seed': r.seed, 'target_sparsity': r.target_sparsity if cycle is None else round(mask.sparsity(), 2),
+           'cycle': cycle, 'k': k, 'step': steps, 'bn': bn,
            **error_barrier(p.model, *ends, p.data.test, points, bn, p.data.train, p.device)}
     if path is not None: path.parent.mkdir(parents=True, exist_ok=True); save_json(res, path)
     return res
 
-# %% ../nbs/34_instability.ipynb #47be61bc
+# %% ../nbs/34_instability.ipynb #d4998248
 def instability_table(units:list) -> pd.DataFrame:
     "Mean barrier (points of error) over the seeds, with its 95% interval, per preset, sparsity and k."
     df = pd.DataFrame(units).assign(k=lambda d: d.k.astype(str))
@@ -118,8 +127,14 @@ def plot_instability(table:pd.DataFrame, ax=None, title:str|None=None):
     ax.set_title(title or 'instability: error barrier against the spawn step'); ax.legend(fontsize=8); ax.figure.tight_layout()
     return ax
 
-def analyze_instability(folder:str|Path, ks=(0,), out:str|Path|None=None, presets=None, sparsities=None, bn:str='trained', points:int=30, names=None) -> dict:
-    "Instability of the finished runs directly under `folder` (those named in `names`, if given) at each `k` (and at stage 1's rewind point where there is one): the units, the table and the figure, written into `out`."
+def _rounds_near(r, rounds) -> list:
+    "The prune steps of an iterative run (all but its last) whose sparsity is nearest each of `rounds`, within 0.1."
+    steps = {e['cycle']: e['sparsity'] for e in r.prune_events if 'cycle' in e and e['cycle'] < r.cycles}
+    near = [min(steps, key=lambda c: abs(steps[c] - s)) for s in rounds if steps and min(abs(v - s) for v in steps.values()) <= 0.1]
+    return list(dict.fromkeys(near))
+
+def analyze_instability(folder:str|Path, ks=(0,), out:str|Path|None=None, presets=None, sparsities=None, bn:str='trained', points:int=30, names=None, rounds=()) -> dict:
+    "Instability of the finished runs directly under `folder` (those named in `names`, if given) at each `k` (and at stage 1's rewind point), and of their rounds' tickets nearest the sparsities `rounds`: units, table, figure, written into `out`."
     import matplotlib.pyplot as plt
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
@@ -129,9 +144,11 @@ def analyze_instability(folder:str|Path, ks=(0,), out:str|Path|None=None, preset
     if not runs: raise ConfigError(f"no finished run directly under {str(folder)!r}" + (f" of presets {', '.join(presets)}" if presets else ''))
     units, skipped = [], []
     for d, r in runs:
-        for k in list(ks) + (['stage1'] if r.stage1 else []):
-            try: units.append(instability(d, k, bn, points, out/'instability'))
-            except ConfigError as e: skipped.append((d.name, str(k), str(e)))
+        near = _rounds_near(r, rounds.get(r.preset, ()) if isinstance(rounds, dict) else rounds)
+        todo = [(k, None) for k in list(ks) + (['stage1'] if r.stage1 else [])] + [(k, c) for c in near for k in ks]
+        for k, c in todo:
+            try: units.append(instability(d, k, bn, points, out/'instability', cycle=c))
+            except ConfigError as e: skipped.append((d.name, str(k) if c is None else f"{k}, round {c}", str(e)))
     if not units: raise ConfigError(f"no instability could be computed under {str(folder)!r}: {skipped[0][2]}")
     table = instability_table(units)
     atomic_write(out/'instability.csv', lambda t: table.to_csv(t, index=False))
