@@ -12,6 +12,7 @@ from .training import DivergedError
 from .config import TicketConfig, CONFIG_FIELDS, make_config
 from .pipeline import plan_run
 from .store import run, run_dir, check_runs, RUN_STATES
+from .flops import run_costs
 
 # %% auto #0
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
@@ -162,10 +163,11 @@ def cmd_run(args) -> int:
     if not is_main(): return 0                            # under torchrun, rank 0 speaks for the run
     if args.json: print(json.dumps(res.to_dict(), indent=2))
     else:
-        c = res.total
+        c, k = res.total, run_costs(run_dir(cfg, args.out), res)
         print(f"{res.preset} on {res.dataset} {res.model} seed {res.seed}: test accuracy {100*res.test_acc:.2f}%, "
               f"sparsity {res.sparsity['prunable']:.4f} of prunable weights ({res.sparsity['all_weights']:.4f} of all), "
-              f"{c['epochs']} epochs / {c['iterations']} iterations / {c['seconds']:.1f} s -> {run_dir(cfg, args.out)}")
+              f"{c['epochs']} epochs / {c['iterations']} iterations / {c['seconds']:.1f} s; {k['params']:,} parameters, inference FLOPs "
+              f"{k['inference_rel']:.2f}x dense, training FLOPs {k['train_rel']:.2f}x one dense training -> {run_dir(cfg, args.out)}")
     return 0
 
 def cmd_sweep(args) -> int:
