@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #cfde7d9c
+# %% ../nbs/99_all.ipynb #6ba8f278
 from .core import *
 from .masks import *
 from .data import *
@@ -16,6 +16,7 @@ from .regularization import *
 from .early_stopping import *
 from .theory import *
 from .config import *
+from .plan import *
 from .criteria import *
 from .scores import *
 from .sparse_training import *
@@ -31,7 +32,8 @@ from .controls import *
 from .instability import *
 from .landscape import *
 from .export import *
+from .flops import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export')]
+            'early_stopping', 'theory', 'config', 'plan', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export', 'flops')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name

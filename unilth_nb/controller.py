@@ -47,7 +47,7 @@ class TicketState:
     events: list = field(default_factory=list)   # one dict per prune: cycle, epoch, removed, sparsity, shock
     cost: dict = field(default_factory=dict)     # per phase: epochs, iterations, seconds
 
-# %% ../nbs/11_controller.ipynb #30cf7afe
+# %% ../nbs/11_controller.ipynb #1037690e
 class TicketController:
     "The ticket algorithm of a preset, driven by any training loop through `before_step()`, `after_step()` and `end_epoch(val_loss)`."
     def __init__(self, model:nn.Module, optimizer:torch.optim.Optimizer, preset:str='unilth', sparsity:float=0.9,
@@ -82,7 +82,7 @@ class TicketController:
     def _check_reachable(self):
         "`ConfigError` if the target sparsity leaves nothing to keep (overall, or in a layer when every layer is pruned alike)."
         c, m = self.cfg, self.state.mask
-        if c.scope == 'nm': is_nm(m, c.nm, exact=False)          # every prunable layer's rows split into groups of m, or one line naming the layer
+        if c.scope == 'nm': is_nm(m, c.nm, exact=False)          # every prunable layer's input dimension splits into groups of m, or one line naming the layer
         per_layer = c.scope == 'layer' or (c.select == 'random' and c.allocation == 'uniform')
         for n, t in (m.items() if per_layer else [('all prunable weights', torch.ones(m.num_total()))]):
             if t.numel() and round((1 - c.sparsity) * t.numel()) < 1:

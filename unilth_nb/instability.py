@@ -51,7 +51,7 @@ def error_barrier(model:nn.Module, a:dict, b:dict, test, points:int=30, bn:str='
         errors.append(1 - evaluate(model, test, device=device)['acc'])
     return {'alphas': alphas.tolist(), 'errors': errors, 'barrier': max(errors) - (errors[0] + errors[-1]) / 2}
 
-# %% ../nbs/34_instability.ipynb #5c7af686
+# %% ../nbs/34_instability.ipynb #6b7d9ac4
 def _spawn(p:TicketPipeline, k:int) -> dict:
     "The weights after `k` steps of `p`'s training from scratch (its controller sets the learning rate of each step)."
     spe, left = len(p.data.train), k
@@ -101,27 +101,30 @@ def instability(run:str|Path, k:int|str, bn:str='trained', points:int=30, out:st
     else: raise ConfigError(f"k must be a step in [0, {p.cfg.train_epochs * spe}) of the run's training from scratch, or 'stage1'; got {k!r}")
     if steps >= p.cfg.train_epochs * spe: raise ConfigError(f"run {run.name!r}: stage 1 rewound to the end of its schedule (step {steps}): no step is left to train two copies")
     ends = [_copy(p, start, mask, steps, j, wd) for j in (0, 1)]
-    res = {'run': run.name, 'preset': r.preset, 'seed': r.seed, 'target_sparsity': r.target_sparsity if cycle is None else round(mask.sparsity(), 2),
-           'cycle': cycle, 'k': k, 'step': steps, 'bn': bn,
+    res = {'run': run.name, 'preset': r.preset, 'seed': r.seed, 'target_sparsity': r.target_sparsity, 'cycle': cycle,
+           'sparsity': mask.sparsity() if mask is not None else 0.0, 'k': k, 'step': steps, 'bn': bn,
            **error_barrier(p.model, *ends, p.data.test, points, bn, p.data.train, p.device)}
     if path is not None: path.parent.mkdir(parents=True, exist_ok=True); save_json(res, path)
     return res
 
-# %% ../nbs/34_instability.ipynb #d4998248
+# %% ../nbs/34_instability.ipynb #41d5977d
 def instability_table(units:list) -> pd.DataFrame:
-    "Mean barrier (points of error) over the seeds, with its 95% interval, per preset, sparsity and k."
+    "Mean barrier (points of error) over the seeds, with its 95% interval, per preset, sparsity, ticket (the final one or a round's, at its mean sparsity) and k."
     df = pd.DataFrame(units).assign(k=lambda d: d.k.astype(str))
-    rows = [dict(preset=p, target_sparsity=sp, k=k, step=int(g.step.mean()), seeds=len(g), **dict(zip(('barrier', 'lo', 'hi'), (100 * v for v in mean_ci(g.barrier)))))
-            for (p, sp, k), g in df.groupby(['preset', 'target_sparsity', 'k'], sort=False)]
-    return pd.DataFrame(rows).sort_values(['preset', 'target_sparsity', 'step'], kind='stable').reset_index(drop=True)
+    df['ticket'] = [f"round {int(c)}" if c == c and c is not None else 'final' for c in df.get('cycle', pd.Series([None] * len(df)))]
+    df['sparsity'] = df['sparsity'].fillna(df.target_sparsity) if 'sparsity' in df else df.target_sparsity   # units cached before they recorded it
+    rows = [dict(preset=p, target_sparsity=sp, ticket=t, sparsity=float(g.sparsity.mean()), k=k, step=int(g.step.mean()), seeds=len(g),
+                 **dict(zip(('barrier', 'lo', 'hi'), (100 * v for v in mean_ci(g.barrier)))))
+            for (p, sp, t, k), g in df.groupby(['preset', 'target_sparsity', 'ticket', 'k'], sort=False)]
+    return pd.DataFrame(rows).sort_values(['preset', 'target_sparsity', 'ticket', 'step'], kind='stable').reset_index(drop=True)
 
 def plot_instability(table:pd.DataFrame, ax=None, title:str|None=None):
     "Barrier against the spawn step k, one line per preset and sparsity (stage-1 points marked apart)."
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(6.5, 4))[1]
-    for (p, sp), g in table.groupby(['preset', 'target_sparsity'], sort=False):
-        line = g[g.k != 'stage1']
-        if len(line): ax.errorbar(line.step, line.barrier, yerr=[line.barrier - line.lo.fillna(line.barrier), line.hi.fillna(line.barrier) - line.barrier], marker='o', capsize=3, label=f"{p} @ {sp:g}")
+    for (p, sp, t), g in table.groupby(['preset', 'target_sparsity', 'ticket'], sort=False):
+        line, name = g[g.k != 'stage1'], f"{p} @ {sp:g}" + ('' if t == 'final' else f", {t} ({g.sparsity.mean():.2f})")
+        if len(line): ax.errorbar(line.step, line.barrier, yerr=[line.barrier - line.lo.fillna(line.barrier), line.hi.fillna(line.barrier) - line.barrier], marker='o', capsize=3, label=name)
         for r in g[g.k == 'stage1'].itertuples(): ax.plot([r.step], [r.barrier], marker='*', ms=12, ls='', label=f"{p} @ {sp:g}: stage 1's rewind point")
     ax.axhline(0, color='k', lw=0.8); ax.set_xlabel('k: optimizer steps of training before the two copies'); ax.set_ylabel('error barrier (points)')
     ax.set_title(title or 'instability: error barrier against the spawn step'); ax.legend(fontsize=8); ax.figure.tight_layout()

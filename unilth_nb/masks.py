@@ -250,7 +250,7 @@ def shuffle_mask(mask:Mask, generator:torch.Generator|None=None) -> Mask:
     "Each layer's mask with its kept positions permuted at random: the same count per layer, the structure gone."
     return Mask({n: m.reshape(-1)[torch.randperm(m.numel(), generator=generator)].reshape(m.shape).to(m.device) for n, m in mask.items()})
 
-# %% ../nbs/01_masks.ipynb #d32615de
+# %% ../nbs/01_masks.ipynb #16e8ff7b
 def parse_nm(nm) -> tuple:
     "`'n:m'` (or `(n, m)`) as two integers with 0 < n < m; one line otherwise."
     try: n, m = (int(x) for x in (nm.split(':') if isinstance(nm, str) else nm))
@@ -259,12 +259,16 @@ def parse_nm(nm) -> tuple:
     return n, m
 
 def nm_groups(t:torch.Tensor, m:int, name:str='weight') -> torch.Tensor:
-    "`t` as (groups, m): each row (output unit; the input dimension and the kernel flattened) cut into runs of m consecutive entries."
-    row = t[0].numel() if t.dim() >= 2 else 0
-    if not row or row % m:
-        raise ConfigError(f"{name}: rows of {row or t.numel()} weights do not split into groups of {m}, so it cannot carry an N:M pattern: "
-                          "leave it out (prune_exclude) or choose an m that divides its rows")
-    return t.reshape(-1, m)
+    "`t` as (groups, m): runs of m consecutive input channels of each output unit (and kernel position), the layout of 2:4 sparse kernels."
+    width = t.shape[1] if t.dim() >= 2 else 0
+    if not width or width % m:
+        raise ConfigError(f"{name}: its input dimension of {width or t.numel()} does not split into groups of {m}, so it cannot carry an N:M pattern: "
+                          "leave it out (prune_exclude) or choose an m that divides it")
+    return t.movedim(1, -1).reshape(-1, m)
+
+def _from_groups(g:torch.Tensor, shape) -> torch.Tensor:
+    "The inverse of `nm_groups`: (groups, m) back to a weight's `shape`."
+    return g.reshape(shape[0], *shape[2:], shape[1]).movedim(-1, 1)
 
 def is_nm(mask:Mask, nm='2:4', exact:bool=True) -> bool:
     "Whether every group of m consecutive weights of every layer keeps exactly n (`exact`), or at least n."
@@ -281,14 +285,15 @@ def keep_nm(scores:dict, mask:Mask, density:float, nm='2:4') -> Mask:
     for k in names:
         keep = nm_groups(mask[k].cpu(), m, k)
         if (keep.sum(1) < n).any(): raise ConfigError(f"{k}: the mask keeps fewer than {n} of some group of {m}: it does not contain an {n}:{m} mask")
-        s = nm_groups(scores[k].detach().double().cpu(), m, k).masked_fill(~keep, -math.inf)
+        big = torch.finfo(torch.double).max                                                  # a live score is never below a pruned weight's -inf
+        s = nm_groups(scores[k].detach().double().cpu().nan_to_num(nan=-big, posinf=big, neginf=-big), m, k).masked_fill(~keep, -math.inf)
         first[k] = torch.zeros_like(keep).scatter_(1, s.topk(n, dim=1).indices, True)        # each group's n best
         rest[k] = s.masked_fill(first[k], -math.inf).reshape(-1)                            # the other survivors compete
     pool = torch.cat([rest[k] for k in names])
     top = torch.zeros(len(pool), dtype=torch.bool)
     top[pool.topk(want - n * total // m).indices] = True
     parts = top.split([mask[k].numel() for k in names])
-    return Mask({k: (first[k].reshape(-1) | p).reshape(mask[k].shape).to(mask[k].device) for k, p in zip(names, parts)})
+    return Mask({k: (_from_groups(first[k] | p.reshape(first[k].shape), mask[k].shape) & mask[k].cpu()).to(mask[k].device) for k, p in zip(names, parts)})
 
 # %% ../nbs/01_masks.ipynb #33f5ee6d
 def sparsity_report(model:nn.Module, mask:Mask) -> dict:

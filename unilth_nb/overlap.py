@@ -36,7 +36,7 @@ def overlap(a:Mask, b:Mask) -> dict:
     out['all'] = _measures(*total)
     return out
 
-# %% ../nbs/32_overlap.ipynb #95c4ba8e
+# %% ../nbs/32_overlap.ipynb #b6f7f154
 def ticket_masks(folder:str|Path, names=None) -> tuple:
     "`(tickets, skipped)`: `(label, RunResult, Mask)` of every finished run under `folder` with a ticket (only those named in `names`, if given), and `(name, why)` of the runs left out."
     folder = Path(folder)
@@ -69,13 +69,13 @@ PAIR_COLUMNS = ['kind', 'target_sparsity', 'a', 'b', 'seed_a', 'seed_b', 'run_a'
 
 def round_pairs(folder:str|Path, tickets) -> pd.DataFrame:
     "Iterative tickets (more than one prune step): each pair of seeds of one label, network and sparsity, their overlap after every round (kind 'rounds', b 'round k')."
-    rows, cache = [], {}
+    rows, cache, where = [], {}, {d.name: d for d, _ in finished_runs(folder)[0]}   # run folders may sit below `folder`
     def mask(r, k):
-        if (r.name, k) not in cache: cache[r.name, k] = Mask.load(RunFiles(Path(folder)/r.name).mask(k))
+        if (r.name, k) not in cache: cache[r.name, k] = Mask.load(RunFiles(where[r.name]).mask(k))
         return cache[r.name, k]
     for (la, ra, _), (lb, rb, _) in itertools.combinations(tickets, 2):
         if la != lb or ra.seed == rb.seed or ra.cycles < 2 or ra.cycles != rb.cycles or not _same_network(ra, rb): continue
-        if not all(RunFiles(Path(folder)/r.name).mask(k).is_file() for r in (ra, rb) for k in range(1, ra.cycles + 1)): continue   # rounds not kept
+        if not all(r.name in where and RunFiles(where[r.name]).mask(k).is_file() for r in (ra, rb) for k in range(1, ra.cycles + 1)): continue   # rounds not kept
         rows += [dict(kind='rounds', target_sparsity=ra.target_sparsity, a=la, b=f'round {k:02d}', seed_a=ra.seed, seed_b=rb.seed, run_a=ra.name, run_b=rb.name,
                       **overlap(mask(ra, k), mask(rb, k))['all']) for k in range(1, ra.cycles + 1)]
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
