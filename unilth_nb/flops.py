@@ -59,7 +59,7 @@ def training_flops(result:dict, dense:dict, folder:str|Path|None=None) -> dict:
     return {'train': steps + grads + scoring, 'steps': steps, 'dense_gradients': grads, 'scoring': scoring,
             'dense_run': 3 * B * c['train_epochs'] * plan['steps_per_epoch'] * F}
 
-# %% ../nbs/37_flops.ipynb #56ac7c6d
+# %% ../nbs/37_flops.ipynb #7507f346
 @lru_cache(maxsize=None)
 def _rebuilt_flops(key:str) -> dict:
     c = json.loads(key)
@@ -72,24 +72,23 @@ def dense_of(result) -> dict:
     if c.get('model_digest') or c.get('data_digest'): raise ConfigError(f"run {result.name!r} was recorded before its FLOPs and ran a model or data object: its counts cannot be rebuilt")
     return _rebuilt_flops(json.dumps({**c, 'seed': 0, 'preset': 'dense', 'sparsity': 0.0, 'device': 'cpu'}, sort_keys=True))
 
-def run_costs(folder:str|Path, result=None) -> dict:
-    "Parameters and FLOPs of a finished run folder's ticket and training: absolute, and relative to the dense network (`*_rel`)."
-    r = result if result is not None else load_result(folder)
-    dense = dense_of(r)
-    final = {n: 1 - s for n, s in r.sparsity['layers'].items() if n in r.prunable}
-    inference, t = ticket_flops(dense, final), training_flops(r.to_dict(), dense, folder)
-    params = dense['params'] - (r.sparsity['total_prunable'] - r.sparsity['kept_prunable'])
+def _costs(result:dict, dense:dict, folder=None) -> dict:
+    "Parameters and FLOPs of a result (or a controller's report made into one) against the `dense` counts."
+    sp = result['sparsity']
+    inference = ticket_flops(dense, {n: 1 - sp['layers'][n] for n in result['prunable']})
+    t = training_flops(result, dense, folder)
+    params = dense['params'] - (sp['total_prunable'] - sp['kept_prunable'])
     return {'params': params, 'params_rel': params / dense['params'], 'inference_flops': inference, 'inference_rel': inference / dense['total'],
             'train_flops': t['train'], 'train_rel': t['train'] / t['dense_run']}
 
-# %% ../nbs/37_flops.ipynb #b26f45dc
+def run_costs(folder:str|Path, result=None) -> dict:
+    "Parameters and FLOPs of a finished run folder's ticket and training: absolute, and relative to the dense network (`*_rel`)."
+    r = result if result is not None else load_result(folder)
+    return _costs(r.to_dict(), dense_of(r), folder)
+
+# %% ../nbs/37_flops.ipynb #b769e2c0
 def loop_costs(ctl, example, batch_size:int) -> dict:
     "`run_costs` for a `TicketController` in your own loop: its report, the dense counts of its model on `example`, your `batch_size`."
     rep, dense = ctl.report(), dense_flops(ctl.model, example)
-    result = {'name': 'your loop', 'config': asdict(ctl.cfg), 'prunable': rep['prunable'], 'prune_events': rep['prune_events'], 'cost': rep['cost'],
-              'plan': {'flops': dense, 'batch_size': batch_size, 'steps_per_epoch': ctl.steps_per_epoch}}
-    layers = rep['sparsity']['layers']
-    inference, t = ticket_flops(dense, {n: 1 - layers[n] for n in rep['prunable']}), training_flops(result, dense)
-    params = dense['params'] - (rep['sparsity']['total_prunable'] - rep['sparsity']['kept_prunable'])
-    return {'params': params, 'params_rel': params / dense['params'], 'inference_flops': inference, 'inference_rel': inference / dense['total'],
-            'train_flops': t['train'], 'train_rel': t['train'] / t['dense_run']}
+    return _costs({**rep, 'name': 'your loop', 'config': asdict(ctl.cfg),
+                   'plan': {'flops': dense, 'batch_size': batch_size, 'steps_per_epoch': ctl.steps_per_epoch}}, dense)
