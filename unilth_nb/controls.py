@@ -29,17 +29,17 @@ def controls_table(df:pd.DataFrame, margin:float=0.005) -> pd.DataFrame:
         out += [{**r.to_dict(), 'source': a.split('/')[0], 'question': q, 'sentence': sentence(r)} for (a, b, q), (_, r) in zip(pairs, fam.iterrows())]
     return pd.DataFrame(out)
 
-# %% ../nbs/33_controls.ipynb #43668a9d
+# %% ../nbs/33_controls.ipynb #f8e49d79
 def _markdown(table:pd.DataFrame) -> str:
     "The controls table as markdown, one line per comparison."
     lines = ['| source | sparsity | question | comparison | paired difference |', '| --- | --- | --- | --- | --- |']
     return '\n'.join(lines + [f"| {r.source} | {r.target_sparsity:g} | {r.question} | {r.preset} vs {r.versus} | {r.sentence} |" for r in table.itertuples()])
 
-def analyze_controls(folder:str|Path, out:str|Path|None=None, presets=None, sparsities=None, workers:int=1, margin:float=0.005, **engine) -> dict:
-    "Run the ticket controls of the finished runs directly under `folder` (of `presets` and `sparsities`, if given) beside them, then write their table into `out` (default `<folder>/analysis`)."
+def analyze_controls(folder:str|Path, out:str|Path|None=None, presets=None, sparsities=None, workers:int=1, margin:float=0.005, names=None, **engine) -> dict:
+    "Run the ticket controls of the finished runs directly under `folder` (of `presets`, `sparsities` and run `names`, if given) beside them, then write their table into `out` (default `<folder>/analysis`)."
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
-    configs = ticket_controls(folder, presets, sparsities=sparsities)
+    configs = ticket_controls(folder, presets, sparsities=sparsities, names=names)
     if not configs: raise ConfigError(f"no finished run with a ticket directly under {str(folder)!r}" + (f" of presets {', '.join(presets)}" if presets else ''))
     st = sweep(configs, folder, workers=workers, progress=False, **engine)
     if st['failed']: raise ConfigError(f"{len(st['failed'])} control run(s) failed: {', '.join(n for n, _ in st['failed'])}")

@@ -121,17 +121,18 @@ def choose(tried:list, out:str|Path) -> tuple:
         if r['preset'] not in best or r['val_mean'] > best[r['preset']]['val_mean']: best[r['preset']] = r
     return {p: r['trial'] for p, r in best.items()}, table
 
-# %% ../nbs/23_sweep.ipynb #5bb3901e
+# %% ../nbs/23_sweep.ipynb #4c0bc2b3
 SOURCE_FIELDS = ('dataset', 'model', 'model_args', 'data_args', 'seed', 'sparsity', 'train_epochs', 'optimizer', 'lr', 'momentum', 'weight_decay',
                  'schedule', 'milestones', 'gamma', 'batch_size', 'val_fraction', 'include_first', 'include_last', 'prune_include', 'prune_exclude',
                  'log_test', 'device', 'imports')     # what a control takes from its source: the data, the network, the seed, the training from scratch
 
-def ticket_controls(folder:str|Path, presets=None, controls=TICKET_CONTROLS, sparsities=None) -> list:
-    "The `retrain_ticket` configs (one per control) of the finished runs with a mask directly under `folder`, of `presets` and `sparsities` if given."
+def ticket_controls(folder:str|Path, presets=None, controls=TICKET_CONTROLS, sparsities=None, names=None) -> list:
+    "The `retrain_ticket` configs (one per control) of the finished runs with a mask directly under `folder`, of `presets`, `sparsities` and run `names` if given; a control is never a source."
     configs = []
     for d, r in finished_runs(folder)[0]:
         c = r.config
         if d.parent != Path(folder) or r.preset == 'retrain_ticket' or not r.cycles or c.get('model_digest') or c.get('data_digest'): continue
+        if c.get('mask_control', 'none') != 'none' or (names is not None and d.name not in names): continue   # a sanity control of pruning at init is not a ticket
         if (presets and r.preset not in presets) or (sparsities and r.target_sparsity not in sparsities): continue
         configs += [make_config('retrain_ticket', **{k: c[k] for k in SOURCE_FIELDS if k in c}, source=d.name, mask_control=k) for k in controls]
     return configs
