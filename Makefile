@@ -107,15 +107,17 @@ analysis: install-run
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/analysis.ipynb $(ANALYSIS)/analysis.ipynb --cwd . -k python3 --no-progress-bar --log-output -p runs_dir $(FULL)/runs -p out_dir $(ANALYSIS) -p workers $(WORKERS)
 
 # copy the full comparison's report into nbs/results/compare/ (the README's headline), the hard setting's into
-# nbs/results/compare-hard/ and the LRR diagnosis into nbs/results/lrr/ (when they exist); then `make readme`
+# nbs/results/compare-hard/, the LRR diagnosis, early stopping against L2, 2:4, UniLTH's parts and the analyses into
+# nbs/results/<name>/ (each when it exists; stale equal-budget rows are removed); then `make readme`
 REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
 publish-results:
 	@test -f $(FULL)/table.md || echo "no $(FULL)/table.md: the full comparison is not published ('make run-full' first)"
-	if [ -f $(FULL)/table.md ]; then mkdir -p nbs/results/compare && cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/; fi
+	if [ -f $(FULL)/table.md ]; then mkdir -p nbs/results/compare && rm -f nbs/results/compare/equal_budget.* && cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/; fi
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
 	if [ -f $(ESL2)/results.json ]; then mkdir -p nbs/results/es_vs_l2 && cp $(ESL2)/results.json $(ESL2)/es_vs_l2.md $(ESL2)/es_vs_l2.png nbs/results/es_vs_l2/; fi
 	if [ -f $(NM)/results.json ]; then mkdir -p nbs/results/nm && cp $(NM)/results.json $(NM)/nm.md nbs/results/nm/; fi
+	if [ -f $(ABL)/parts.md ]; then mkdir -p nbs/results/ablation && cp $(ABL)/results.json $(ABL)/parts.md nbs/results/ablation/; fi
 	if [ -f $(ANALYSIS)/results.json ]; then mkdir -p nbs/results/analysis && cd $(ANALYSIS) && cp results.json overlap.md controls.md instability.csv instability.png profiles.png $$(ls landscape_*.png) ../../nbs/results/analysis/; fi
 
 ## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered

@@ -315,7 +315,7 @@ def findings(df, references, margin:float=0.005):
         rows += [{**r.to_dict(), 'expect': e, 'source': src, 'finding': finding_of(r, e), 'sentence': sentence(r)} for (a, b, e, src), (_, r) in zip(refs, fam.iterrows())]
     return pd.DataFrame(rows)
 
-# %% ../nbs/24_statistics.ipynb #39d3b321
+# %% ../nbs/24_statistics.ipynb #0fa64deb
 def plot_accuracy_vs_sparsity(summary, ax=None, title:str|None=None):
     "Test accuracy (mean and 95% CI over seeds) against density on a log axis; dense as a band."
     import matplotlib.pyplot as plt
@@ -328,12 +328,14 @@ def plot_accuracy_vs_sparsity(summary, ax=None, title:str|None=None):
     for i, (p, g) in enumerate((k, v) for k, v in summary[summary.target_sparsity > 0].groupby('preset', sort=False)):
         g = g.sort_values('target_sparsity')
         err = np.nan_to_num(np.array([g.test_mean - g.ci_lo, g.ci_hi - g.test_mean]))
-        ax.errorbar(1 - g.target_sparsity, g.test_mean, yerr=err, marker='o', ms=4, capsize=3, label=p, color=f'C{i}')
+        ax.errorbar(1 - g.target_sparsity, g.test_mean, yerr=err, marker='os^'[i // 10 % 3], ls=('-', '--', ':')[i // 10 % 3], ms=4, capsize=3,
+                    label=p, color=f'C{i % 10}')     # past ten presets the colours repeat with another line and marker
     sps = sorted(summary[summary.target_sparsity > 0].target_sparsity.unique())
     ax.set_xscale('log'); ax.invert_xaxis()
     ax.set_xticks([1 - s for s in sps]); ax.set_xticklabels([f'{1-s:.3g}\n({100*s:g}%)' for s in sps], fontsize=8); ax.minorticks_off()
     ax.set(xlabel='density of the prunable weights (sparsity), log scale', ylabel='test accuracy', title=title or 'accuracy vs sparsity (mean, 95% CI over seeds)')
-    ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    many = len(ax.get_legend_handles_labels()[1]) > 8
+    ax.legend(fontsize=8, **(dict(loc='upper left', bbox_to_anchor=(1.01, 1)) if many else {})); ax.grid(alpha=0.3)   # many lines: the legend beside the axes
     return ax
 
 def plot_curves(folder:str|Path, df, presets=None, seed:int|None=None, sparsity:float|None=None):
@@ -353,7 +355,7 @@ def plot_curves(folder:str|Path, df, presets=None, seed:int|None=None, sparsity:
     fig.tight_layout()
     return fig
 
-# %% ../nbs/24_statistics.ipynb #1705592c
+# %% ../nbs/24_statistics.ipynb #1fc5b25d
 def report(folder:str|Path, out:str|Path|None=None, seed:int|None=None, curve_sparsity:float|None=None, names=None) -> dict:
     "Write the table, the results and the plots of the finished runs under `folder` (those named in `names`, if given) into `out`; return them."
     import matplotlib.pyplot as plt
@@ -368,7 +370,7 @@ def report(folder:str|Path, out:str|Path|None=None, seed:int|None=None, curve_sp
     save_json({'runs': df.to_dict(orient='records'), 'summary': sm.to_dict(orient='records'), 'skipped': [list(x) for x in skipped]}, out/'results.json')
     atomic_write(out/'table.md', lambda t: Path(t).write_text(table + '\n'))
     ax = plot_accuracy_vs_sparsity(sm); ax.figure.tight_layout()
-    atomic_write(out/'accuracy_vs_sparsity.png', lambda t: ax.figure.savefig(t, dpi=110, format='png')); plt.close(ax.figure)
+    atomic_write(out/'accuracy_vs_sparsity.png', lambda t: ax.figure.savefig(t, dpi=110, format='png', bbox_inches='tight')); plt.close(ax.figure)
     fig = plot_curves(folder, df, seed=seed if seed is not None else int(df.seed.min()), sparsity=curve_sparsity)
     atomic_write(out/'curves.png', lambda t: fig.savefig(t, dpi=90, format='png')); plt.close(fig)
     return {'runs': df, 'summary': sm, 'table': table, 'skipped': skipped, 'files': [str(out/f) for f in ('results.csv', 'results.json', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png')]}
