@@ -18,7 +18,7 @@ from .flops import run_costs
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
            'cmd_export', 'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #3cfdf261
+# %% ../nbs/14_cli.ipynb #858f24bd
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -84,7 +84,7 @@ def _add_analyze(sub):
     an.add_argument('--out', default=None, help='where to write the tables and the figure (default: DIR/analysis)')
     an.add_argument('--presets', type=_csv(str), default=None, help='controls: the presets whose runs get controls (default: every one with a ticket)')
     an.add_argument('--sparsities', type=_csv(float), default=None, help='controls: at these sparsities only (default: all)')
-    an.add_argument('--workers', type=int, default=1, help='controls: runs at a time (default: 1)')
+    an.add_argument('--workers', type=int, default=1, help='controls and instability: runs (units) at a time, in spawned processes (default: 1)')
     an.add_argument('--ks', type=_csv(int), default='0', help='instability: the spawn steps k, in optimizer steps (default: 0)')
     an.add_argument('--bn', choices=('trained', 'recomputed'), default='trained', help='instability: BatchNorm statistics along the path (default: trained)')
     an.add_argument('--points', type=int, default=30, help='instability: points on the path (default: 30)')
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     return p
 
-# %% ../nbs/14_cli.ipynb #c3c71f74
+# %% ../nbs/14_cli.ipynb #ba798083
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -201,7 +201,7 @@ def cmd_analyze(args) -> int:
         return 0
     if args.analysis == 'instability':
         from unilth_nb.instability import analyze_instability
-        res = analyze_instability(args.dir, args.ks, args.out, presets=args.presets, sparsities=args.sparsities, bn=args.bn, points=args.points)
+        res = analyze_instability(args.dir, args.ks, args.out, presets=args.presets, sparsities=args.sparsities, bn=args.bn, points=args.points, workers=args.workers)
         for name, k, why in res['skipped']: print(f"unilth: left out {name} at k={k}: {why}", file=sys.stderr)
         print(res['table'].to_string(index=False)); print('wrote: ' + ', '.join(res['files']))
         return 0

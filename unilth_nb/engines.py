@@ -11,12 +11,25 @@ from .config import TicketConfig
 from .store import run
 
 # %% auto #0
-__all__ = ['EXTRAS', 'BACKEND_NAMES', 'CLUSTERS', 'BACKENDS', 'run_job', 'run_local', 'require', 'check_backend', 'run_ray',
-           'run_submitit', 'run_jobs']
+__all__ = ['EXTRAS', 'BACKEND_NAMES', 'CLUSTERS', 'BACKENDS', 'call_job', 'run_job', 'run_local', 'require', 'check_backend',
+           'run_ray', 'run_submitit', 'run_jobs']
 
-# %% ../nbs/28_engines.ipynb #c71a923d
+# %% ../nbs/28_engines.ipynb #e153deec
+def call_job(job:dict) -> tuple:
+    "Run a call job (a dict: `call` as 'module:function', `kwargs`, `threads`) where it lands; return `(job, error, message)`."
+    import importlib, torch
+    t, threads = time.time(), torch.get_num_threads()
+    try:
+        torch.set_num_threads(job.get('threads', 1))
+        module, name = job['call'].split(':')
+        getattr(importlib.import_module(module), name)(**job.get('kwargs', {}))
+        return job, None, f"{time.time() - t:.0f} s"
+    except Exception as e: return job, first_line(e), None
+    finally: torch.set_num_threads(threads)
+
 def run_job(job:dict) -> tuple:
-    "Run one sweep job (a dict: `config`, `out`, `wait`, `threads`, `tensorboard`) where it lands; return `(config, error, message)`."
+    "Run one sweep job (a dict: `config`, `out`, `wait`, `threads`, `tensorboard`; or a call job) where it lands; return `(config, error, message)`."
+    if 'call' in job: return call_job(job)
     cfg, t = job['config'], time.time()
     import torch
     threads = torch.get_num_threads()
@@ -69,7 +82,7 @@ def check_backend(backend:str, cluster:str='slurm', **_):
             raise ConfigError("cluster 'slurm' needs SLURM's sbatch, which is not on this machine's PATH (--cluster local runs the jobs here)")
     return mod
 
-# %% ../nbs/28_engines.ipynb #4d3e4d55
+# %% ../nbs/28_engines.ipynb #87784446
 def run_ray(jobs:list, done, workers:int=1, cpus_per_run:float=1, gpus_per_run:float=0, address:str|None=None, **_):
     "Run each job as a Ray task (`num_cpus`, `num_gpus` per run), at most `workers` at a time, on the cluster at `address` or a local one."
     ray = require('ray')
@@ -98,7 +111,7 @@ def run_ray(jobs:list, done, workers:int=1, cpus_per_run:float=1, gpus_per_run:f
             for ref in ready:
                 j = pending.pop(ref)
                 try: r = ray.get(ref)
-                except Exception as e: r = (j['config'], first_line(e), None)   # the worker died: this run fails, the others go on
+                except Exception as e: r = (j.get('config', j), first_line(e), None)   # the worker died: this run fails, the others go on
                 done(r)
     except BaseException:
         for ref in pending: ray.cancel(ref, force=True)
@@ -106,7 +119,7 @@ def run_ray(jobs:list, done, workers:int=1, cpus_per_run:float=1, gpus_per_run:f
     finally:
         if started: ray.shutdown()
 
-# %% ../nbs/28_engines.ipynb #06ec8442
+# %% ../nbs/28_engines.ipynb #c1b8f13c
 def run_submitit(jobs:list, done, workers:int=1, cpus_per_run:int=1, gpus_per_run:int=0, cluster:str='slurm',
                  partition:str|None=None, timeout_min:int=1440, folder:str|Path='submitit', **_):
     "Run each job as a submitit job: a SLURM job array (at most `workers` at once), or local processes, or in-process (`debug`)."
@@ -117,7 +130,7 @@ def run_submitit(jobs:list, done, workers:int=1, cpus_per_run:int=1, gpus_per_ru
                          slurm_array_parallelism=int(workers), **({'slurm_partition': partition} if partition else {}))
     def result(job, j):
         try: return job.result()
-        except Exception as e: return j['config'], first_line(e), None
+        except Exception as e: return j.get('config', j), first_line(e), None
     if cluster == 'debug':                                # in this process, one after the other
         for j in jobs: done(result(ex.submit(run_job, j), j))
         return
