@@ -180,7 +180,7 @@ nbtest: install-dev
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: install-dev
-	$(BIN)/python -m pytest -q -m 'not slow' tests
+	$(BIN)/python -m pytest -q -m 'not slow' --durations=12 tests
 
 # the slow notebook cells (3-seed benchmarks reported in the notebooks) and the pytest checks marked slow
 test-slow: install-dev

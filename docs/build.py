@@ -73,13 +73,20 @@ def api_page() -> str:
     return '\n'.join(lines)
 
 def results_page() -> str:
-    "The published results: the full comparison's table and figures, then the equal-budget and hard-setting tables where published."
+    "The published results: the full comparison's table and figures, then the equal-budget, hard-setting, UniLTH's parts and analyses' tables where published."
     out = ['# Results', '']
     for sub, title in (('compare', 'The full comparison (`make run-full`)'), ('compare-hard', 'The hard setting: every layer prunable (`make run-hard`)')):
         res = NBS/'results'/sub
         if not (res/'table.md').is_file(): continue
         out += [f'## {title}', '', f'The published report in `nbs/results/{sub}/`, as the README shows it.', '', (res/'table.md').read_text(), '']
         if (res/'equal_budget.md').is_file(): out += ['### Equal budgets', '', (res/'equal_budget.md').read_text(), '']
+        for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/{sub}/{png.name})', '']
+    for sub, title, tables in (('ablation', "UniLTH's parts at equal cost (`make ablation-parts`)", ('parts.md',)),
+                               ('analysis', 'Why tickets win (`make analysis`)', ('overlap.md', 'controls.md'))):
+        res = NBS/'results'/sub
+        if not (res/tables[0]).is_file(): continue
+        out += [f'## {title}', '', f'The published tables and figures in `nbs/results/{sub}/`; the README gives the sentences computed from them.', '']
+        out += [t for f in tables for t in ((res/f).read_text(), '')]
         for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/{sub}/{png.name})', '']
     return '\n'.join(out)
 

@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     return p
 
-# %% ../nbs/14_cli.ipynb #ba798083
+# %% ../nbs/14_cli.ipynb #c86158d3
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -166,7 +166,7 @@ def cmd_run(args) -> int:
         c = res.total
         try: k = run_costs(run_dir(cfg, args.out), res)
         except ConfigError: k = None                      # a run recorded before the FLOPs ledger: its costs are left out
-        cost = f"; {k['params']:,} parameters, inference FLOPs {k['inference_rel']:.2f}x dense, training FLOPs {k['train_rel']:.2f}x one dense training" if k else ''
+        cost = f"; {k['params']:,} parameters, inference FLOPs {k['inference_rel']:.2f}x dense, training FLOPs {k['train_rel']:.2f}x one dense training of the budget" if k else ''
         print(f"{res.preset} on {res.dataset} {res.model} seed {res.seed}: test accuracy {100*res.test_acc:.2f}%, "
               f"sparsity {res.sparsity['prunable']:.4f} of prunable weights ({res.sparsity['all_weights']:.4f} of all), "
               f"{c['epochs']} epochs / {c['iterations']} iterations / {c['seconds']:.1f} s{cost} -> {run_dir(cfg, args.out)}")

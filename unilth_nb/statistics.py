@@ -197,7 +197,7 @@ def summarize(df, baseline:str='lth', margin:float=0.005):
         s.loc[g.index[g.preset == best][0], 'rank'] = 'best' if sure else 'top'
     return s
 
-# %% ../nbs/24_statistics.ipynb #7e76f7f8
+# %% ../nbs/24_statistics.ipynb #26380ed8
 def _pct(v, signed=False) -> str: return '' if v != v else (f"{100*v:+.1f}" if signed else f"{100*v:.1f}")
 
 MARKS = {'best': '**', 'top': '^', 'equivalent': '≈', 'inconclusive': '~', '?': '?'}
@@ -238,7 +238,7 @@ def table_markdown(summary, baseline:str='lth', margin:float=0.005) -> str:
         diffs.append(f'| {p} | ' + ' | '.join(d(by[s]) if s in by else '' for s in sps) + ' |')
     n = f"{ns[sps[0]]} seed(s)" if len(set(ns.values())) == 1 else 'the seeds (' + ', '.join(f"{v} at {s:g}" for s, v in ns.items()) + ')'
     lines.append(f"\nTest accuracy (%): mean over {n} [95% confidence interval, Student's t; none without spread] (mean training epochs, and training "
-                 "FLOPs relative to one dense training of the budget, `unilth_nb.flops`; a cell with fewer seeds than its column says how many). Per sparsity, against the highest mean, paired tests Holm-adjusted over the sparsity: "
+                 "FLOPs relative to one dense training of the dataset's budget, `unilth_nb.flops`; a cell with fewer seeds than its column says how many). Per sparsity, against the highest mean, paired tests Holm-adjusted over the sparsity: "
                  f"**bold**: significantly best (every other preset significantly worse); ^: the highest mean, not significantly best; ≈: equivalent "
                  f"to it within ±{100 * margin:g} points (TOST); ~: inconclusive (neither shown worse nor equivalent); no mark: significantly worse; "
                  "?: fewer than two seeds shared, not compared.")
