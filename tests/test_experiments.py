@@ -108,6 +108,10 @@ def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
     assert '| lth@unilth_epochs |' in (out/'equal_budget.md').read_text() and (out/'equal_budget.csv').is_file()
     assert 'The rows equalise training epochs, not FLOPs' in (out/'equal_budget.md').read_text() and 'x FLOPs' in (out/'equal_budget.md').read_text()
     assert eb['ran'] == len(eb['tried']) + len(rows) * 2 and eb['workers'] == 2 and eb['wall_seconds'] > 0
+    # the equal-cost family in words, Holm-adjusted together; this grid has no gmp or rigl, so their pairs are left out
+    assert {(d['preset'], d['versus']) for d in eb['says']} == {('unilth', 'lth@unilth_epochs'), ('unilth', 'oneshot@unilth_epochs'), ('unilth@lth_epochs', 'lth'),
+                                                               ('unidlth@lth_epochs', 'lth'), ('oneshot@lth_epochs', 'lth')}
+    assert f"Holm-adjusted over its 5 comparisons:" in (out/'equal_budget.md').read_text() and all(' over 2 seeds (' in d['sentence'] for d in eb['says'])
 
 def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_path):
     search = {'dense': [{'lr': 0.2}, {'lr': 1e-4}], 'oneshot_magnitude': [{'finetune_lr': 0.2}, {'finetune_lr': 1e-4}]}

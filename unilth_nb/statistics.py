@@ -16,8 +16,8 @@ from .plots import plot_run
 # %% auto #0
 __all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'verdict_of', 'unpack_correct',
            'crossed_bootstrap', 'compare', 'summarize', 'table_markdown', 'primary_pairs', 'sentence',
-           'paired_sentence', 'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity', 'plot_curves',
-           'report']
+           'family_sentences', 'paired_sentence', 'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity',
+           'plot_curves', 'report']
 
 # %% ../nbs/24_statistics.ipynb #5e6c3aa1
 def _label(r) -> str:
@@ -248,7 +248,7 @@ def table_markdown(summary, baseline:str='lth', margin:float=0.005) -> str:
                  "against the highest mean of the sparsity. These are exploratory: the claims rest on the primary comparisons named in advance.")
     return '\n'.join(lines) + '\n\n' + '\n'.join(diffs)
 
-# %% ../nbs/24_statistics.ipynb #1c9edc98
+# %% ../nbs/24_statistics.ipynb #8b40cbeb
 def primary_pairs(df, subject:str='unilth', rivals=('lth',), baselines=(), dense:str='dense') -> list:
     "The primary family, per sparsity of `subject`: (sparsity, subject, q) for each rival, the baseline of highest mean validation accuracy, and dense."
     pairs = []
@@ -271,10 +271,14 @@ def _ratio(df, sp, p, q) -> float:
     a, b = _pairs(df, sp, p, q)
     return float(a.epochs.mean() / b.epochs.mean()) if len(a) else math.nan
 
+def family_sentences(df, pairs, margin:float=0.005) -> dict:
+    "The comparisons `pairs` ((sparsity, p, q)), Holm-adjusted together, in words: {(sparsity, p, q): sentence}; a pair under two shared seeds is left out, not counted."
+    c = compare(df, [t for t in pairs if len(_pairs(df, *t)[0]) >= 2], margin)
+    return {(r.target_sparsity, r.preset, r.versus): sentence(r, _ratio(df, r.target_sparsity, r.preset, r.versus)) for _, r in c.iterrows()}
+
 def paired_sentence(df, sp:float, p:str, q:str, margin:float=0.005) -> str|None:
     "`p` against `q` at sparsity `sp` in words, a single comparison (unadjusted): difference, interval, verdicts, epoch ratio (None under two seeds)."
-    c = compare(df, [(sp, p, q)], margin).iloc[0]
-    return None if c.n < 2 else sentence(c, _ratio(df, sp, p, q))
+    return family_sentences(df, [(sp, p, q)], margin).get((sp, p, q))
 
 def verdicts(summary, df=None, baseline:str='lth', subject:str='unilth', versus=(), baselines=(), margin:float=0.005) -> list:
     "Per sparsity: the best preset or the highest mean and its company, every preset against `baseline`; then `subject`'s primary comparisons (Holm)."
