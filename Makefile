@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full run-hard lrr es-vs-l2 nm analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full run-hard lrr sparse-init es-vs-l2 nm analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,14 @@ lrr: install-run
 	@mkdir -p $(LRR)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/lrr.ipynb $(LRR)/lrr.ipynb --cwd . -k python3 --no-progress-bar --log-output -p out_dir $(LRR) -p workers $(WORKERS)
 
+## the sparse-from-init methods at 0.98, from the init as drawn and rescaled to each unit's kept fan-in (sparse_init): nbs/experiments/sparse_init.ipynb,
+## 10 seeds, the comparison's tuned settings -> runs/sparse_init/ (about 20 minutes on 2 cores; resumable)
+SPI := runs/sparse_init
+sparse-init: install-run
+	@mkdir -p $(SPI)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/sparse_init.ipynb $(SPI)/sparse_init.ipynb --cwd . -k python3 --no-progress-bar --log-output -p out_dir $(SPI) -p workers $(WORKERS)
+	@cat $(SPI)/sparse_init.md
+
 ## early stopping against L2 on cnn1d: nbs/experiments/es_vs_l2.ipynb, 10 seeds, four strengths -> runs/es_vs_l2/ (minutes on 2 cores; resumable)
 ESL2 := runs/es_vs_l2
 es-vs-l2: install-run
@@ -115,6 +123,7 @@ publish-results:
 	if [ -f $(FULL)/table.md ]; then mkdir -p nbs/results/compare && rm -f nbs/results/compare/equal_budget.* && cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/; fi
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
+	if [ -f $(SPI)/results.json ]; then mkdir -p nbs/results/sparse_init && cp $(SPI)/results.json $(SPI)/sparse_init.md $(SPI)/sparse_init.png nbs/results/sparse_init/; fi
 	if [ -f $(ESL2)/results.json ]; then mkdir -p nbs/results/es_vs_l2 && cp $(ESL2)/results.json $(ESL2)/es_vs_l2.md $(ESL2)/es_vs_l2.png nbs/results/es_vs_l2/; fi
 	if [ -f $(NM)/results.json ]; then mkdir -p nbs/results/nm && cp $(NM)/results.json $(NM)/nm.md nbs/results/nm/; fi
 	if [ -f $(ABL)/parts.md ]; then mkdir -p nbs/results/ablation && cp $(ABL)/results.json $(ABL)/parts.md nbs/results/ablation/; fi

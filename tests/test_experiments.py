@@ -162,7 +162,19 @@ def test_lrr_notebook_stays_within_its_bounds(tmp_path):
     assert ('initialization', 0.0) in {(r['preset'], r['weight_decay']) for r in res['rms']}
     assert (out/'rounds.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
-@pytest.mark.parametrize('name', ['compare', 'ablation', 'lrr'])
+def test_sparse_init_notebook_rescales_and_measures_the_start(tmp_path):
+    out, res = execute('sparse_init', tmp_path, presets=['random_scratch', 'rigl'], sparsities=[0.9], seeds=[0, 1], budget={'train_epochs': 3},
+                       settings_from='', grid_results='', device='cpu', workers=2)
+    by = {(r['method'], r['sparse_init'], r['seed']): r for r in res['runs']}
+    assert set(by) == {(p, h, s) for p in ('random_scratch', 'rigl') for h in ('none', 'fan_in') for s in (0, 1)}
+    assert all(r['same_mask'] is True for r in res['runs'] if r['method'] == 'random_scratch')     # the rebuilt start is the run's own network
+    for p in ('random_scratch', 'rigl'):
+        for s in (0, 1): assert by[p, 'fan_in', s]['signal'] > 3 * by[p, 'none', s]['signal'] > 0   # at 90%, two pruned layers: the rescale gives the signal back
+    assert all(math.isfinite(r['test_acc']) and r['kept_fan_in'] < r['dense_fan_in'] for r in res['runs'])
+    assert len(res['verdicts']) == 2 and all(' over 2 seeds (' in v for v in res['verdicts']), res['verdicts']
+    assert (out/'sparse_init.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and '| method | sparsity | sparse_init |' in (out/'sparse_init.md').read_text()
+
+@pytest.mark.parametrize('name', ['compare', 'ablation', 'lrr', 'sparse_init'])
 def test_parameters_tag_survives_nbdev_clean(name, tmp_path):
     copy = tmp_path/f'{name}.ipynb'; shutil.copy(NB/f'{name}.ipynb', copy)
     subprocess.run([str(BIN/'nbdev_clean'), '--fname', str(copy)], cwd=ROOT, check=True, capture_output=True)

@@ -19,12 +19,12 @@ from .scores import SCORES
 from .sparse_training import MASK_UPDATES
 
 # %% auto #0
-__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'MASK_CONTROLS', 'TICKET_CONTROLS', 'STANDALONE', 'PINNED', 'IDENTITY_EXCLUDED',
-           'CONFIG_FIELDS', 'BUDGET_KEYS', 'LRR_WEIGHT_DECAY', 'identity', 'config_hash', 'TicketConfig',
-           'validate_config', 'budget', 'make_config', 'prune_schedule', 'fitted', 'growth_for', 'rewind_iteration',
-           'Bound', 'bind_objects']
+__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'MASK_CONTROLS', 'SPARSE_INITS', 'TICKET_CONTROLS', 'STANDALONE', 'PINNED',
+           'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'LRR_WEIGHT_DECAY', 'identity', 'config_hash',
+           'TicketConfig', 'validate_config', 'budget', 'make_config', 'prune_schedule', 'fitted', 'growth_for',
+           'rewind_iteration', 'Bound', 'bind_objects']
 
-# %% ../nbs/09_config.ipynb #0cb0bb19
+# %% ../nbs/09_config.ipynb #11790b88
 PRESETS = {
     'lth':     dict(warmup='full', rewind_to='lth_default', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
     'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, weight_decay='lrr_default'),
@@ -48,11 +48,12 @@ PRESETS = {
 BASELINES = ('dense', 'oneshot_magnitude', 'random_scratch', 'snip', 'grasp', 'synflow', 'gmp', 'set', 'rigl')
 WARMUPS = ('full', 'early_stop', 'none')
 MASK_CONTROLS = ('none', 'reinit', 'shuffle', 'invert')   # the mask as found, trained from fresh weights, shuffled per layer, of the lowest scores
+SPARSE_INITS = ('none', 'fan_in')   # a sparse network's start from the init: the weights as drawn, or each unit rescaled to its kept fan-in (masks.rescale_fan_in)
 TICKET_CONTROLS = MASK_CONTROLS[:3]                          # those of retrain_ticket (a finished run's mask has no scores to invert)
 STANDALONE = tuple(p for p, sw in PRESETS.items() if sw['select'] != 'source')   # the presets that run on their own (not a finished run's control)
 PINNED = ('sparsity',)          # a preset's own value of these wins over the caller's (the dense baseline: sparsity 0)
 
-# %% ../nbs/09_config.ipynb #321bd50f
+# %% ../nbs/09_config.ipynb #195144aa
 IDENTITY_EXCLUDED = ('device', 'imports', 'precision', 'channels_last', 'compile')   # how a run is run, not what it computes: never part of the hash
 
 def identity(values:dict, cls=None) -> dict:
@@ -86,6 +87,7 @@ class TicketConfig:
     allocation: str = _f('uniform', 'uniform | erk: layer densities of a random ticket')
     source: str = _f('', "retrain_ticket: the finished run whose final mask it trains (its folder's name, beside this run's folder)")
     mask_control: str = _f('none', 'retrain_ticket and the score criteria: none (the mask as found, the same init) | reinit (fresh random weights) | shuffle (each layer permuted) | invert (the lowest scores; scores only)')
+    sparse_init: str = _f('none', "where a sparse network starts from the init weights (rewind_to 'init', set, rigl): none (the dense init as drawn) | fan_in (each unit's kept weights times sqrt(dense / kept fan-in), Evci et al. 2022)")
     score_batches: int = _f(1, 'snip, grasp: training minibatches the scores are computed on')
     score_rounds: int = _f(0, "score criteria: prune in this many rounds on an exponential schedule; 0: the criterion's own (synflow 100, others 1)")
     mask_update: str = _f('none', 'none | gmp | set | rigl: how the mask changes during the warm-up')
@@ -149,7 +151,7 @@ class TicketConfig:
 
 CONFIG_FIELDS = {f.name: f for f in fields(TicketConfig)}
 
-# %% ../nbs/09_config.ipynb #4d82d258
+# %% ../nbs/09_config.ipynb #04c6bda4
 def _check_steps(name, value, extra=()):
     if value in extra: return
     parse_steps(value, 1, name)
@@ -171,11 +173,11 @@ def _check_phases(c:TicketConfig):
     _check_steps('ramp', c.ramp); _check_steps('stabilize', c.stabilize)
     if c.es_rewind != 'best' and not str(c.es_rewind).isdigit(): raise ConfigError(f"es_rewind must be 'best' or a number of epochs, got {c.es_rewind!r}")
     if c.rewind_to == 'early_stop' and c.warmup != 'early_stop': raise ConfigError("rewind_to 'early_stop' needs warmup 'early_stop'")
-    check_choice('mask_control', c.mask_control, MASK_CONTROLS)
+    check_choice('mask_control', c.mask_control, MASK_CONTROLS); check_choice('sparse_init', c.sparse_init, SPARSE_INITS)
     if c.select == 'source' and not c.source: raise ConfigError("select 'source' (retrain_ticket) needs source: the name of the finished run whose mask it trains")
     if c.select == 'source' and (c.cycles != 1 or c.rate): raise ConfigError(f"select 'source' (retrain_ticket) prunes once, to the source's mask: cycles must be 1, got {c.cycles}")
     if c.select != 'source' and c.source: raise ConfigError(f"source applies to retrain_ticket (select 'source'), not to {c.preset!r}")
-    _check_control(c); _check_updates(c)
+    _check_control(c); _check_updates(c); _check_sparse_init(c)
     if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (a point of the warm-up, or its schedule)")
     if not (isinstance(c.score_batches, int) and c.score_batches >= 1): raise ConfigError(f"score_batches must be an integer >= 1, got {c.score_batches!r}")
     for name in ('cycles', 'train_epochs', 'finetune', 'batch_size', 'seed', 'score_rounds'):
@@ -192,6 +194,12 @@ def _check_control(c:TicketConfig):
         raise ConfigError(f"mask_control applies to retrain_ticket (select 'source') and to the score criteria ({', '.join(SCORES)}), not to select {c.select!r} of {c.preset!r}")
     if c.mask_control == 'invert' and c.select == 'source': raise ConfigError("mask_control 'invert' keeps the lowest scores; retrain_ticket's mask has none: use none, reinit or shuffle")
     if c.mask_control == 'reinit' and c.rewind_to != 'init': raise ConfigError(f"mask_control 'reinit' trains the mask from fresh weights, so it needs rewind_to 'init', got {c.rewind_to!r}")
+
+def _check_sparse_init(c:TicketConfig):
+    "`sparse_init` rescales a sparse network that starts from the init weights, and applies nowhere else."
+    if c.sparse_init != 'none' and c.rewind_to != 'init' and c.mask_update in ('none', 'gmp'):
+        raise ConfigError(f"sparse_init {c.sparse_init!r} rescales a sparse network that starts from the init weights: it needs rewind_to 'init' "
+                          f"(random_scratch, snip, grasp, synflow, retrain_ticket) or mask_update 'set' or 'rigl'; {c.preset!r} has rewind_to {c.rewind_to!r} and mask_update {c.mask_update!r}")
 
 def _check_updates(c:TicketConfig):
     "A mask update (`gmp`, `set`, `rigl`) changes the mask during a full warm-up and needs nothing else to prune."

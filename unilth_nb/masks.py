@@ -12,8 +12,8 @@ from .core import ConfigError, check_choice, check_fraction, save_torch
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'SCOPES', 'ALLOCATIONS', 'weight_names', 'prunable', 'Mask', 'prune_magnitude', 'prune_random',
-           'shuffle_mask', 'parse_nm', 'nm_groups', 'is_nm', 'keep_nm', 'sparsity_report', 'to_torch_prune',
-           'from_torch_prune']
+           'shuffle_mask', 'rescale_fan_in', 'parse_nm', 'nm_groups', 'is_nm', 'keep_nm', 'sparsity_report',
+           'to_torch_prune', 'from_torch_prune']
 
 # %% ../nbs/01_masks.ipynb #57d17cc3
 PRUNABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -249,6 +249,19 @@ def prune_random(model:nn.Module, fraction:float, mask:Mask|None=None, scope:str
 def shuffle_mask(mask:Mask, generator:torch.Generator|None=None) -> Mask:
     "Each layer's mask with its kept positions permuted at random: the same count per layer, the structure gone."
     return Mask({n: m.reshape(-1)[torch.randperm(m.numel(), generator=generator)].reshape(m.shape).to(m.device) for n, m in mask.items()})
+
+# %% ../nbs/01_masks.ipynb #e3815e35
+def rescale_fan_in(model:nn.Module, mask:Mask) -> dict:
+    "Scale each unit's kept weights by sqrt(dense fan-in / kept fan-in), in place (a unit that keeps none is left as it is); the factors, one per unit, by layer."
+    params, out = dict(model.named_parameters()), {}
+    with torch.no_grad():
+        for n, m in mask.items():
+            flat = m.reshape(m.shape[0], -1)
+            kept = flat.sum(1).to(torch.float64)
+            f = torch.where(kept > 0, (flat.shape[1] / kept.clamp(min=1)).sqrt(), torch.ones_like(kept))
+            params[n].mul_(f.to(params[n].dtype).reshape(-1, *[1] * (params[n].dim() - 1)))
+            out[n] = f
+    return out
 
 # %% ../nbs/01_masks.ipynb #16e8ff7b
 def parse_nm(nm) -> tuple:
