@@ -73,7 +73,7 @@ def api_page() -> str:
     return '\n'.join(lines)
 
 def results_page() -> str:
-    "The published results: the full comparison's table and figures, then the equal-budget, hard-setting, UniLTH's parts and analyses' tables where published."
+    "The published results: the full comparison's table and figures, then the equal-budget, hard-setting, UniLTH's parts, sparse-init and analyses' tables where published."
     out = ['# Results', '']
     for sub, title in (('compare', 'The full comparison (`make run-full`)'), ('compare-hard', 'The hard setting: every layer prunable (`make run-hard`)')):
         res = NBS/'results'/sub
@@ -82,6 +82,7 @@ def results_page() -> str:
         if (res/'equal_budget.md').is_file(): out += ['### Equal budgets', '', (res/'equal_budget.md').read_text(), '']
         for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/{sub}/{png.name})', '']
     for sub, title, tables in (('ablation', "UniLTH's parts at equal cost (`make ablation-parts`)", ('parts.md',)),
+                               ('sparse_init', 'The sparse-from-init methods at 0.98, and a sparse init (`make sparse-init`)', ('sparse_init.md',)),
                                ('analysis', 'Why tickets win (`make analysis`)', ('overlap.md', 'controls.md'))):
         res = NBS/'results'/sub
         if not (res/tables[0]).is_file(): continue
