@@ -100,6 +100,8 @@ def test_every_preset_sweeps_on_the_user_model_with_two_workers(user_module, tmp
     (['--preset', 'set', '--cycles', '1', '--drop_fraction', '2'], "drop_fraction must lie in (0, 1), got 2.0"),
     (['--preset', 'rigl', '--cycles', '1', '--warmup', 'none'], "mask_update 'rigl' changes the mask during the warm-up: it needs warmup 'full'"),
     (['--preset', 'snip', '--score_batches', '0'], "score_batches must be an integer >= 1, got 0"),
+    (['--preset', 'gmp', '--cycles', '1', '--sparse_init', 'fan_in'], "sparse_init 'fan_in' rescales a sparse network that starts from the init weights"),
+    (['--preset', 'snip', '--sparse_init', 'kaiming'], "unknown sparse_init 'kaiming'"),
 ])
 def test_bad_user_input_exits_2_with_one_line_and_no_run_folder(user_module, tmp_path, extra, message):
     out = tmp_path/'runs'
