@@ -173,6 +173,11 @@ def test_sparse_init_notebook_rescales_and_measures_the_start(tmp_path):
     assert all(math.isfinite(r['test_acc']) and r['kept_fan_in'] < r['dense_fan_in'] for r in res['runs'])
     assert len(res['verdicts']) == 2 and all(' over 2 seeds (' in v for v in res['verdicts']), res['verdicts']
     assert (out/'sparse_init.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and '| method | sparsity | sparse_init |' in (out/'sparse_init.md').read_text()
+    assert all(r['stuck_at'] == 3 for r in res['runs']) and '| stuck (epoch 3) |' in (out/'sparse_init.md').read_text()   # a 3-epoch run is judged at its last epoch
+    (tmp_path/'late').mkdir()
+    with pytest.raises(pm.PapermillExecutionError) as e:                  # a preset that prunes after training does not start sparse
+        execute('sparse_init', tmp_path/'late', presets=['lth'], sparse_inits=['none'], sparsities=[0.9], seeds=[0], settings_from='', grid_results='', workers=1)
+    assert 'lth: not sparse from the start of training' in str(e.value)
 
 @pytest.mark.parametrize('name', ['compare', 'ablation', 'lrr', 'sparse_init'])
 def test_parameters_tag_survives_nbdev_clean(name, tmp_path):

@@ -250,7 +250,7 @@ def shuffle_mask(mask:Mask, generator:torch.Generator|None=None) -> Mask:
     "Each layer's mask with its kept positions permuted at random: the same count per layer, the structure gone."
     return Mask({n: m.reshape(-1)[torch.randperm(m.numel(), generator=generator)].reshape(m.shape).to(m.device) for n, m in mask.items()})
 
-# %% ../nbs/01_masks.ipynb #e3815e35
+# %% ../nbs/01_masks.ipynb #a9917e63
 def rescale_fan_in(model:nn.Module, mask:Mask) -> dict:
     "Scale each unit's kept weights by sqrt(dense fan-in / kept fan-in), in place (a unit that keeps none is left as it is); the factors, one per unit, by layer."
     params, out = dict(model.named_parameters()), {}
@@ -259,7 +259,7 @@ def rescale_fan_in(model:nn.Module, mask:Mask) -> dict:
             flat = m.reshape(m.shape[0], -1)
             kept = flat.sum(1).to(torch.float64)
             f = torch.where(kept > 0, (flat.shape[1] / kept.clamp(min=1)).sqrt(), torch.ones_like(kept))
-            params[n].mul_(f.to(params[n].dtype).reshape(-1, *[1] * (params[n].dim() - 1)))
+            params[n].mul_(f.to(device=params[n].device, dtype=params[n].dtype).reshape(-1, *[1] * (params[n].dim() - 1)))
             out[n] = f
     return out
 
