@@ -108,6 +108,11 @@ def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
     assert '| lth@unilth_epochs |' in (out/'equal_budget.md').read_text() and (out/'equal_budget.csv').is_file()
     assert 'The rows equalise training epochs, not FLOPs' in (out/'equal_budget.md').read_text() and 'x FLOPs' in (out/'equal_budget.md').read_text()
     assert eb['ran'] == len(eb['tried']) + len(rows) * 2 and eb['workers'] == 2 and eb['wall_seconds'] > 0
+    assert eb['runs'] == eb['ran'] and eb['run_seconds'] > 0 and eb['settings_from'] is None and eb['reproduced'] is None
+    _, again = execute('compare', tmp_path, presets=['lth', 'unilth', 'unidlth', 'oneshot_magnitude'], sparsities=[0.8], seeds=[0, 1],
+                       budget={**TINY, 'train_epochs': 6}, device='cpu', workers=2, equal_budget_sparsities=[0.8], equal_budget_seeds=[0, 1], tuning_seeds=[100])
+    e2 = again['equal_budget']                          # resumed: nothing computed, every run and its compute still counted
+    assert (e2['ran'], e2['runs'], e2['run_seconds'], e2['says']) == (0, eb['runs'], eb['run_seconds'], eb['says'])
     # the equal-cost family in words, Holm-adjusted together; this grid has no gmp or rigl, so their pairs are left out
     assert {(d['preset'], d['versus']) for d in eb['says']} == {('unilth', 'lth@unilth_epochs'), ('unilth', 'oneshot@unilth_epochs'), ('unilth@lth_epochs', 'lth'),
                                                                ('unidlth@lth_epochs', 'lth'), ('oneshot@lth_epochs', 'lth')}
@@ -127,6 +132,16 @@ def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_pat
     with pytest.raises(pm.PapermillExecutionError) as e:
         execute('compare', tmp_path/'bad', presets=['dense'], sparsities=[0.9], seeds=[0, 100], budget=TINY, device='cpu', workers=1, tune=True, tuning_seeds=[100], search=search)
     assert 'a tuning seed is a test seed' in str(e.value)
+    again = dict(presets=['dense', 'oneshot_magnitude'], sparsities=[0.9], seeds=[0], budget=TINY, device='cpu', workers=2,
+                 extra_sparsities={'oneshot_magnitude': [0.95]}, settings_from=str(out/'results.json'))
+    (tmp_path/'again').mkdir()
+    out2, res2 = execute('compare', tmp_path/'again', **again)          # the earlier tuning's choices, not tuned again: the same runs, identical here
+    assert res2['tuning'] == {'settings_from': str(out/'results.json'), 'chosen': t['chosen']} and res2['sweep']['ran'] == 3
+    assert sorted(r['run'] for r in res2['runs']) == sorted(r['run'] for r in res['runs'])
+    assert res2['reproduced'] == {'runs': 3, 'published': 3, 'identical': 3}
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        execute('compare', tmp_path/'again', **again, tune=True, tuning_seeds=[100], search=search)
+    assert 'tune, or settings_from (an earlier tuning), not both' in str(e.value)
 
 def test_ablation_notebook_stays_within_its_bounds(tmp_path):
     variations = {'patience': [1, 2], 'shape': ['linear', 'x^3'], 'cycles': [1, 3]}

@@ -19,7 +19,7 @@ from .distributed import init_distributed, is_main, broadcast_object, barrier
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'RUN_STATES', 'RunFiles', 'RunLock', 'run_dir', 'load_checkpoint',
            'RunStore', 'run', 'inspect_run', 'check_runs', 'read_result', 'load_result', 'read_run', 'finished_runs',
-           'load_ticket', 'source_ticket']
+           'load_ticket', 'source_ticket', 'pack_runs', 'read_run_archive', 'unpack_runs']
 
 # %% ../nbs/13_store.ipynb #06e3d760
 class RunFiles:
@@ -318,3 +318,73 @@ def source_ticket(config:TicketConfig, out:str|Path) -> Mask|None:
     if r.seed != config.seed: raise ConfigError(f"source run {config.source!r} has seed {r.seed}, this control {config.seed}: a control is paired with its source by seed")
     if abs(r.target_sparsity - config.sparsity) > 1e-9: raise ConfigError(f"source run {config.source!r} is at sparsity {r.target_sparsity:g}, this control at {config.sparsity:g}")
     return mask
+
+# %% ../nbs/13_store.ipynb #b992705b
+def _run_members(folder:Path, metrics:bool) -> list:
+    "`(path in the archive, bytes)` of each finished run's packed files under `folder`, in a fixed order; and the runs left out."
+    runs, skipped = finished_runs(folder)
+    names = (RunFiles.CONFIG,) + ((RunFiles.METRICS,) if metrics else ()) + (RunFiles.RESULT,)
+    members = [((d/n).relative_to(folder).as_posix(), (d/n).read_bytes()) for d, _ in runs for n in names if (d/n).is_file()]
+    return members, len(runs), skipped
+
+def pack_runs(folder:str|Path, archive:str|Path, metrics:bool=True) -> dict:
+    "Write the finished runs under `folder` (config, metrics, result; no checkpoints or masks) into the `.tar.gz` `archive`, the same bytes for the same runs."
+    import gzip, io, tarfile
+    folder, archive = Path(folder), Path(archive)
+    if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    if not archive.name.endswith(('.tar.gz', '.tgz')): raise ConfigError(f"an archive is a .tar.gz file, got {str(archive)!r}")
+    members, n, skipped = _run_members(folder, metrics)
+    tmp = archive.with_name(archive.name + '.tmp')
+    try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, 'wb') as raw, gzip.GzipFile(filename='', fileobj=raw, mode='wb', mtime=0) as gz, \
+             tarfile.open(fileobj=gz, mode='w', format=tarfile.USTAR_FORMAT) as tar:
+            for name, data in members:
+                info = tarfile.TarInfo(name); info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        os.replace(tmp, archive)
+    except OSError as e: raise write_error(archive, e) from None
+    return {'runs': n, 'files': len(members), 'bytes': archive.stat().st_size, 'left_out': skipped}
+
+# %% ../nbs/13_store.ipynb #8bd0e920
+def read_run_archive(archive:str|Path) -> dict:
+    "`{run path: {file name: bytes}}` of a `pack_runs` archive, every run checked (its result readable, hashing to its folder); `ConfigError` saying what is wrong."
+    import tarfile, tempfile
+    archive = Path(archive)
+    if not archive.is_file(): raise FileNotFoundError(f"no such archive: {str(archive)!r}")
+    runs, allowed = {}, {RunFiles.CONFIG, RunFiles.METRICS, RunFiles.RESULT}
+    try:
+        with tarfile.open(archive, 'r:gz') as tar:
+            for m in tar.getmembers():
+                p = Path(m.name)
+                if not m.isfile() or p.is_absolute() or '..' in p.parts or p.name not in allowed or len(p.parts) < 2:
+                    raise ConfigError(f"{str(archive)!r} is not a run archive: it holds {m.name!r}")
+                runs.setdefault(p.parent.as_posix(), {})[p.name] = tar.extractfile(m).read()
+    except (tarfile.TarError, OSError, EOFError) as e: raise ConfigError(f"{str(archive)!r} is not a readable .tar.gz: {first_line(e)}") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, files in runs.items():
+            if RunFiles.RESULT not in files: raise ConfigError(f"{str(archive)!r}: run {rel!r} has no result.json")
+            d = Path(tmp)/Path(rel).name; d.mkdir(exist_ok=True); (d/RunFiles.RESULT).write_bytes(files[RunFiles.RESULT])
+            try: read_result(d)
+            except (OSError, ValueError) as e: raise ConfigError(f"{str(archive)!r}: the result of run {rel!r} is unreadable: {e}") from None
+    return runs
+
+def unpack_runs(archive:str|Path, folder:str|Path) -> dict:
+    "Put the runs of a `pack_runs` archive under `folder`, result last, where `folder` holds no finished result of them (never overwritten) and no process trains them."
+    runs, folder = read_run_archive(archive), Path(folder)
+    done = {'unpacked': [], 'kept': [], 'busy': []}
+    for rel, files in sorted(runs.items()):
+        files_ = RunFiles(folder/rel)
+        if files_.result.is_file():
+            try: read_result(files_.folder); done['kept'].append(rel); continue
+            except (OSError, ValueError) as e: files_.move_aside(files_.result, str(e))
+        try: lock = RunLock(files_.folder).acquire()
+        except RunBusyError: done['busy'].append(rel); continue
+        try:
+            for name in sorted(files, key=lambda n: n == RunFiles.RESULT):          # the result last: finished once complete
+                tmp = files_.folder/(name + '.unpack')
+                try: tmp.write_bytes(files[name]); os.replace(tmp, files_.folder/name)
+                except OSError as e: raise write_error(files_.folder/name, e) from None
+        finally: lock.release()
+        done['unpacked'].append(rel)
+    return done
