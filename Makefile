@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 SYNCED := nbs unilth_nb README.md
 
-.PHONY: publish-results run run-full run-equal-budget pack-equal-budget unpack-equal-budget run-hard lrr sparse-init es-vs-l2 nm analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
+.PHONY: publish-results run run-full run-equal-budget run-hard lrr sparse-init es-vs-l2 nm analysis ablation-parts test install install-run install-dev install-lab install-docs lab test-lab docs test-docs chromium export clean readme check-sync check-readme nbtest pytest test-slow bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,19 +66,23 @@ run-full: install-run
 ## the equal-budget rows alone, on the published comparison's tuning (the settings it chose, in nbs/results/compare/results.json, not
 ## tuned again): the grid's lth, unilth, unidlth, oneshot_magnitude, gmp and rigl runs at 0.9/0.95/0.98 (10 seeds; it says how many come
 ## out identical to the published ones), then every equal-budget allocation searched on the tuning seeds and the chosen ones on the 10 test
-## seeds -> runs/compare-eb/ (hours; resumable). The finished runs travel without checkpoints: `make pack-equal-budget` writes them into
-## $(EB_PACK), `make unpack-equal-budget` puts them back (finished runs there are kept), so that another machine goes on where one stopped
+## seeds -> runs/compare-eb/ (hours; resumable, and across machines: `make pack-compare-eb`, then `make unpack-compare-eb` on the next)
 EB := runs/compare-eb
-EB_PACK := nbs/results/compare/equal_budget_runs.tar.gz
 run-equal-budget: install-run
 	@mkdir -p $(EB)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(EB)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
 	  -p out_dir $(EB) -p workers $(WORKERS) -p settings_from nbs/results/compare/results.json -y '{"presets": ["lth", "unilth", "unidlth", "oneshot_magnitude", "gmp", "rigl"], "sparsities": [0.9, 0.95, 0.98], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "equal_budget_sparsities": [0.9, 0.95, 0.98], "equal_budget_seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}'
 	@cat $(EB)/equal_budget.md
-pack-equal-budget: install
-	$(BIN)/python -m unilth_nb pack $(EB) $(EB_PACK)
-unpack-equal-budget: install
-	$(BIN)/python -m unilth_nb unpack $(EB_PACK) $(EB)
+
+## a long computation that one machine cannot finish goes on on another: `make pack-NAME` writes the finished runs under runs/NAME/
+## (config, metrics, result; no checkpoints or masks) into nbs/results/packs/NAME.tar.gz, to commit; `make unpack-NAME` puts them back
+## under runs/NAME/ (finished runs there are kept), then the same make target computes only what is missing. For run-equal-budget
+## and run-hard; not for run-full or analysis, whose ticket controls and analyses read the masks of the grid's runs
+PACKS := nbs/results/packs
+pack-%: install
+	$(BIN)/python -m unilth_nb pack runs/$* $(PACKS)/$*.tar.gz
+unpack-%: install
+	$(BIN)/python -m unilth_nb unpack $(PACKS)/$*.tar.gz runs/$*
 
 ## UniLTH's parts at equal cost (fixed warm-up, no penalty, one cycle, per-layer selection, fine-tuning lr) at 0.95/0.98, 5 seeds -> runs/ablation/
 ABL := runs/ablation
@@ -135,12 +139,13 @@ analysis: install-run
 # nbs/results/compare-hard/, the LRR diagnosis, early stopping against L2, 2:4, UniLTH's parts and the analyses into
 # nbs/results/<name>/ (each when it exists; stale equal-budget rows are removed); then `make readme`
 REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
-publish-results:
+publish-results: install
 	@test -f $(FULL)/table.md || echo "no $(FULL)/table.md: the full comparison is not published ('make run-full' first)"
 	if [ -f $(FULL)/table.md ]; then mkdir -p nbs/results/compare && rm -f nbs/results/compare/equal_budget.md nbs/results/compare/equal_budget.csv && cd $(FULL) && cp $(REPORT) $$(ls equal_budget.md equal_budget.csv 2>/dev/null) ../../nbs/results/compare/; fi
-	if [ -f $(EB)/equal_budget.md ] && [ ! -f $(FULL)/equal_budget.md ]; then cp $(EB)/equal_budget.md $(EB)/equal_budget.csv nbs/results/compare/ && \
+	if [ -f $(EB)/equal_budget.md ] && [ ! -f $(FULL)/equal_budget.md ]; then \
 	  $(BIN)/python -c "import json; from unilth_nb.core import save_json; p = 'nbs/results/compare/results.json'; r = json.load(open(p)); \
-	    r['equal_budget'] = json.load(open('$(EB)/results.json'))['equal_budget']; save_json(r, p)"; fi
+	    r['equal_budget'] = json.load(open('$(EB)/results.json'))['equal_budget']; save_json(r, p)" && \
+	  cp $(EB)/equal_budget.md $(EB)/equal_budget.csv nbs/results/compare/; fi
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
 	if [ -f $(SPI)/results.json ]; then mkdir -p nbs/results/sparse_init && cp $(SPI)/results.json $(SPI)/sparse_init.md $(SPI)/sparse_init.png nbs/results/sparse_init/; fi

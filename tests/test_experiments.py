@@ -142,6 +142,9 @@ def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_pat
     with pytest.raises(pm.PapermillExecutionError) as e:
         execute('compare', tmp_path/'again', **again, tune=True, tuning_seeds=[100], search=search)
     assert 'tune, or settings_from (an earlier tuning), not both' in str(e.value)
+    with pytest.raises(pm.PapermillExecutionError) as e:            # settings chosen for another budget are not this grid's
+        execute('compare', tmp_path/'again', **{**again, 'budget': {**TINY, 'train_epochs': 4}})
+    assert "was tuned with budget=" in str(e.value)
 
 def test_ablation_notebook_stays_within_its_bounds(tmp_path):
     variations = {'patience': [1, 2], 'shape': ['linear', 'x^3'], 'cycles': [1, 3]}

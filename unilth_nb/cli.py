@@ -18,7 +18,7 @@ from .flops import run_costs
 __all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
            'cmd_export', 'cmd_pack', 'cmd_unpack', 'cmd_check', 'main']
 
-# %% ../nbs/14_cli.ipynb #1f81e9fa
+# %% ../nbs/14_cli.ipynb #cacb115f
 def field_help() -> dict:
     "Each `TicketConfig` field's help text (its metadata), by name."
     return {f.name: f.metadata.get('help', '') for f in fields(TicketConfig)}
@@ -102,7 +102,6 @@ def _add_store_commands(sub):
                                     'path) into ARCHIVE, a .tar.gz that is the same bytes for the same runs; unfinished or unreadable runs are left out.')
     pk.add_argument('dir', help='folder holding run folders')
     pk.add_argument('archive', help='the .tar.gz to write')
-    pk.add_argument('--no-metrics', dest='metrics', action='store_false', help='leave metrics.csv out (results only; no training curves)')
     up = sub.add_parser('unpack', help="an archive of 'unilth pack' into DIR: its runs finished there, for sweeps to skip and reports to read",
                         description="Check the whole ARCHIVE, then write its runs under DIR, each result last; a run DIR already holds "
                                     "finished is kept (never overwritten), one another process is training is left alone.")
@@ -163,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     return p
 
-# %% ../nbs/14_cli.ipynb #d837821e
+# %% ../nbs/14_cli.ipynb #4c98ef11
 def _overrides(args, names) -> dict:
     kw = {k: getattr(args, k) for k in names if k not in NOT_OPTIONS and getattr(args, k, None) is not None}
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
@@ -240,7 +239,7 @@ def cmd_export(args) -> int:
     return 0
 
 def cmd_pack(args) -> int:
-    r = pack_runs(args.dir, args.archive, metrics=args.metrics)
+    r = pack_runs(args.dir, args.archive)
     out = r['left_out']
     print(f"packed {r['runs']} finished run(s) of {args.dir} into {args.archive} ({r['bytes'] / 1024:.0f} KiB)"
           + (f"; left out {len(out)}: " + ', '.join(f"{n} ({why})" for n, why in out[:5]) + (', ...' if len(out) > 5 else '') if out else ''))
