@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #6ba8f278
+# %% ../nbs/99_all.ipynb #4ffb4bdd
 from .core import *
 from .masks import *
 from .data import *
@@ -23,6 +23,7 @@ from .sparse_training import *
 from .controller import *
 from .pipeline import *
 from .store import *
+from .packs import *
 from .plots import *
 from .engines import *
 from .sweep import *
@@ -35,5 +36,5 @@ from .export import *
 from .flops import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'plan', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export', 'flops')]
+            'early_stopping', 'theory', 'config', 'plan', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'packs', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export', 'flops')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name
