@@ -12,7 +12,7 @@ from .store import RunFiles, RunLock, RunStore, finished_runs, read_result
 # %% auto #0
 __all__ = ['PACKED', 'MAX_UNPACKED', 'pack_runs', 'read_run_archive', 'unpack_runs']
 
-# %% ../nbs/13b_packs.ipynb #9d88e50e
+# %% ../nbs/13b_packs.ipynb #c198f493
 PACKED = (RunFiles.CONFIG, RunFiles.METRICS, RunFiles.RESULT)   # a packed run's files, its result last
 MAX_UNPACKED = 1 << 30                                          # an archive's bytes once decompressed, at most (a run is kilobytes)
 
@@ -44,7 +44,8 @@ def pack_runs(folder:str|Path, archive:str|Path) -> dict:
                 for name, data in members:
                     info = tarfile.TarInfo(name); info.size, info.mode, info.mtime = len(data), 0o644, 0
                     tar.addfile(info, io.BytesIO(data))
-            os.replace(tmp, archive)
+            mask = os.umask(0); os.umask(mask)                           # mkstemp's file is private: give it the mode a new file gets
+            os.chmod(tmp, 0o666 & ~mask); os.replace(tmp, archive)
         finally:
             if os.path.exists(tmp): os.unlink(tmp)
     except OSError as e: raise write_error(archive, e) from None
