@@ -184,11 +184,12 @@ def test_check_lists_what_a_crashed_sweep_left(reference, tmp_path):
     ref_folder, ref = reference
     shutil.copytree(ref_folder, tmp_path/ref_folder.name)
     shutil.copytree(ref_folder, tmp_path/'unilth_000000000000')                          # another config's files
-    p = start('run', '--out', str(tmp_path/'k'), *SHORT)
+    LONG = [*SHORT, '--train_epochs', '1000', '--patience', '1000']                     # cannot finish before it is killed or checked
+    p = start('run', '--out', str(tmp_path/'k'), *LONG)
     while not list((tmp_path/'k').glob('*/checkpoint.pt')): time.sleep(0.05)
     time.sleep(1.0); p.send_signal(signal.SIGKILL); p.wait()
     bad = tmp_path/'greg_cccccccccccc'; bad.mkdir(); (bad/'checkpoint.pt').write_bytes(b'PK\x03\x04 cut')
-    holder = start('run', '--out', str(tmp_path/'busy'), *SHORT)
+    holder = start('run', '--out', str(tmp_path/'busy'), *LONG)
     while not list((tmp_path/'busy').glob('*/.lock.owner')): time.sleep(0.05)
     try:
         r = unilth('check', str(tmp_path))
