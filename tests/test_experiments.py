@@ -116,7 +116,9 @@ def test_compare_notebook_adds_the_equal_budget_rows(tmp_path):
     # the equal-cost family in words, Holm-adjusted together; this grid has no gmp or rigl, so their pairs are left out
     assert {(d['preset'], d['versus']) for d in eb['says']} == {('unilth', 'lth@unilth_epochs'), ('unilth', 'oneshot@unilth_epochs'), ('unilth@lth_epochs', 'lth'),
                                                                ('unidlth@lth_epochs', 'lth'), ('oneshot@lth_epochs', 'lth')}
-    assert f"Holm-adjusted over its 5 comparisons:" in (out/'equal_budget.md').read_text() and all(' over 2 seeds (' in d['sentence'] for d in eb['says'])
+    assert all(' over 2 seeds (cannot be significant with 2 seeds in 5 comparisons; ' in d['sentence'] for d in eb['says'])
+    assert "Holm-adjusted over its 5 comparisons. With 2 seeds this family can call no difference" in (out/'equal_budget.md').read_text()
+    assert (eb['family'], eb['min_seeds']) == (5, 8)                     # 5 x 2/2^8 < 0.05: eight seeds would let it reject
 
 def test_compare_notebook_tunes_on_the_tuning_seeds_before_the_test_grid(tmp_path):
     search = {'dense': [{'lr': 0.2}, {'lr': 1e-4}], 'oneshot_magnitude': [{'finetune_lr': 0.2}, {'finetune_lr': 1e-4}]}

@@ -14,10 +14,10 @@ from .store import finished_runs, read_run
 from .plots import plot_run
 
 # %% auto #0
-__all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'verdict_of', 'unpack_correct',
-           'crossed_bootstrap', 'compare', 'summarize', 'table_markdown', 'primary_pairs', 'sentence',
-           'family_sentences', 'paired_sentence', 'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity',
-           'plot_curves', 'report']
+__all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'smallest_p', 'min_seeds',
+           'verdict_of', 'unpack_correct', 'crossed_bootstrap', 'compare', 'summarize', 'table_markdown',
+           'primary_pairs', 'sentence', 'family_sentences', 'paired_sentence', 'verdicts', 'finding_of', 'findings',
+           'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/24_statistics.ipynb #5e6c3aa1
 def _label(r) -> str:
@@ -68,7 +68,7 @@ def paired_diff(a, b, level:float=0.95) -> tuple:
     ci = stats.ttest_rel(a, b).confidence_interval(level)
     return d, float(ci.low), float(ci.high)
 
-# %% ../nbs/24_statistics.ipynb #fa11260f
+# %% ../nbs/24_statistics.ipynb #1cf3d3b8
 def holm(p) -> np.ndarray:
     "Holm's step-down adjustment of the p-values `p` (family-wise error), returned in their order; NaN stays NaN and is not counted."
     p = np.asarray(p, dtype=float); out = np.full_like(p, np.nan)
@@ -97,6 +97,14 @@ def paired_test(a, b, margin:float=0.005, level:float=0.95) -> dict:
              p_nonequiv=_flip_p(d - side) if abs(m) > margin else 1.0)
     return r
 
+def smallest_p(n:int) -> float:
+    "The smallest two-sided p-value `_flip_p` can give with `n` pairs: 2/2^n (exact up to 13 pairs), 2/10,000 beyond (its resamples)."
+    return 2 / 2**n if 2**n <= 9999 else 2 / 10000
+
+def min_seeds(m:int, alpha:float=0.05) -> int:
+    "The fewest seeds with which a Holm family of `m` sign-flip tests can reject at all: m x `smallest_p`(n) < `alpha`."
+    return next(n for n in range(2, 64) if m * smallest_p(n) < alpha)
+
 def verdict_of(p:float, diff:float, p_equiv:float, p_nonequiv:float, alpha:float=0.05) -> tuple:
     "(difference, equivalence) in words from (adjusted) p-values: better / worse / not significant, and equivalent / not equivalent / inconclusive."
     if p != p: return 'not compared', 'not compared'
@@ -122,7 +130,7 @@ def crossed_bootstrap(ca, cb, level:float=0.95, n_boot:int=2000, seed:int=0) -> 
     lo, hi = np.quantile(np.concatenate(stat), [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
-# %% ../nbs/24_statistics.ipynb #05a18832
+# %% ../nbs/24_statistics.ipynb #252cf014
 def _at(df, p, sp):
     "The runs of `p` at sparsity `sp` by seed; the dense reference's (sparsity 0) where `p` has only those."
     mine = df[df.preset == p]
@@ -149,6 +157,11 @@ def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, b
     for k in ('p', 'p_equiv', 'p_nonequiv'): out[k + '_holm'] = holm(out[k]) if len(out) else []
     v = [verdict_of(r.p_holm, r['diff'], r.p_equiv_holm, r.p_nonequiv_holm, alpha) for _, r in out.iterrows()]
     out['difference'], out['equivalence'] = [x[0] for x in v], [x[1] for x in v]
+    m = int(out.p.notna().sum())
+    if m:                                  # an adjusted p is at least m x the family's smallest p, and its own: with too few seeds no data can reject
+        floor = np.maximum(m * out.n[out.p.notna()].map(smallest_p).min(), out.n.map(smallest_p))
+        blind = out.p.notna() & (floor >= alpha)
+        out.loc[blind, 'difference'] = [f"cannot be significant with {int(n)} seeds in {m} comparison{'s' if m > 1 else ''}" for n in out.n[blind]]
     noisy = (out.boot_lo <= 0) & (out.boot_hi >= 0) & out.difference.isin(['better', 'worse'])
     out.loc[noisy, 'difference'] = 'not significant with the test set'   # the seeds say so, the test set's own noise does not
     inside, outside = (out.boot_lo > -margin) & (out.boot_hi < margin), (out.boot_lo > margin) | (out.boot_hi < -margin)
