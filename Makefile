@@ -97,7 +97,7 @@ HARD := runs/compare-hard
 run-hard: install-run
 	@mkdir -p $(HARD)
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/compare.ipynb $(HARD)/compare.ipynb --cwd . -k python3 --no-progress-bar --log-output \
-	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -p tune True -y '{"presets": ["dense", "lth", "lrr", "dlth", "unilth", "unidlth", "random_scratch", "snip", "grasp", "synflow", "gmp", "set", "rigl"], "sparsities": [0.9, 0.95, 0.98, 0.99], "extra_sparsities": {"random_scratch": [0.995], "snip": [0.995], "grasp": [0.995], "synflow": [0.995]}, "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "budget": {"include_first": true, "include_last": true}}'
+	  -p out_dir $(HARD) -p workers $(WORKERS) -p curve_sparsity 0.98 -p tune True -f nbs/experiments/hard.yaml
 	@cat $(HARD)/table.md
 
 ## why LRR collapsed at 0.98, and weight decay: nbs/experiments/lrr.ipynb, LRR and LTH with and without weight decay, 3 seeds -> runs/lrr/ (about 30 minutes on 2 cores; resumable)

@@ -25,7 +25,11 @@ def start_lab(root:Path, port:int, log) -> subprocess.Popen:
            f'--IdentityProvider.token={TOKEN}', f'--ServerApp.root_dir={root}', '--ServerApp.port_retries=0',
            '--LabApp.news_url=', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
     if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')      # CI runs as root
-    env = dict(os.environ, UNILTH_QUIET='', JUPYTER_CONFIG_DIR=str(root/'.jupyter-config'))
+    config = root/'.jupyter-config'
+    tracker = config/'lab'/'user-settings'/'@jupyterlab'/'notebook-extension'/'tracker.jupyterlab-settings'
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text('{"windowingMode": "none"}')   # every cell in the page: the default skips rendering cells out of view, so their prompts and errors read ''
+    env = dict(os.environ, UNILTH_QUIET='', JUPYTER_CONFIG_DIR=str(config))
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 def wait_http(port:int, timeout:float=60):
@@ -47,12 +51,12 @@ def stop(proc:subprocess.Popen):
 STATE_JS = """() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
   return cells.map(c => ({
-    prompt: (c.querySelector('.jp-InputPrompt') || {}).innerText || '',
+    prompt: (c.querySelector('.jp-InputPrompt') || {}).textContent || '',
     outputs: c.querySelectorAll('.jp-OutputArea-output').length,
     error: [...c.querySelectorAll('.jp-OutputArea-output')].some(o =>
         o.getAttribute('data-mime-type') === 'application/vnd.jupyter.error' ||
-        /Traceback \\(most recent call last\\)/.test(o.innerText)),
-    text: [...c.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n').slice(0, 300),
+        /Traceback \\(most recent call last\\)/.test(o.textContent)),
+    text: [...c.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent).join('\\n').slice(0, 300),
     source: ((c.querySelector('.jp-InputArea-editor') || {}).innerText || '').slice(0, 80)}));
 }"""
 
@@ -67,14 +71,15 @@ def run_notebook(page, port:int, name:str, out:Path, timeout:float) -> dict:
     t = time.time()
     page.click('.lm-MenuBar-itemLabel:text-is("Run")')
     page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
-    idle = 0
-    while idle < 2:                                # done when every cell ran (or one failed), none is queued ('*'), the kernel idle twice
-        time.sleep(1)
+    idle = quiet = 0
+    while idle < 2 and quiet < 15:                 # done when every cell ran (or one failed), none is queued ('*'), the kernel idle twice;
+        time.sleep(1)                              # or when nothing is queued and the kernel has been idle for 15 s with cells unrun (a cell failed)
         cells = page.evaluate(STATE_JS)
         prompts = [c['prompt'].strip() for c in cells]
         waiting = '[ ]:' in prompts and not any(c['error'] for c in cells)   # not yet queued (after an error, cells stay unrun)
-        busy = waiting or any('*' in p for p in prompts) or page.evaluate(KERNEL_BUSY_JS)
-        idle = 0 if busy else idle + 1
+        running = any('*' in p for p in prompts) or page.evaluate(KERNEL_BUSY_JS)
+        idle = 0 if waiting or running else idle + 1
+        quiet = 0 if running else quiet + 1
         if time.time() - t > timeout: raise TimeoutError(f'{name}: cells still running after {timeout:.0f} s: {prompts}')
     not_run = [c['source'] for c in cells if c['prompt'].strip() == '[ ]:']    # (a cell whose input is hidden shows no prompt)
     seconds = time.time() - t
