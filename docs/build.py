@@ -181,8 +181,8 @@ def main(argv=None) -> int:
     r = subprocess.run([str(jb), 'config', 'sphinx', str(src)], cwd=ROOT, env=env, capture_output=True, text=True)
     if r.returncode != 0: print(r.stdout + r.stderr, file=sys.stderr); return 1
     sphinx_conf(src/'conf.py')
-    r = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', str(src), str(src/'_build'/'html')], cwd=ROOT, env=env)
-    if r.returncode != 0: print('docs: the build failed (see above)', file=sys.stderr); return 1
+    r = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', str(src), str(src/'_build'/'html')], cwd=ROOT, env=env)
+    if r.returncode != 0: print('docs: the build failed or warned (see above; a warning fails it, e.g. a docstring that is not valid reStructuredText)', file=sys.stderr); return 1
     out = Path(a.out)
     if out.exists(): shutil.rmtree(out)
     shutil.copytree(src/'_build'/'html', out)

@@ -110,7 +110,7 @@ def _grads(loss, params, create_graph:bool=False) -> list:
     return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
 
 def snip_scores(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy) -> dict:
-    "SNIP's connection sensitivity |g * w| (Lee et al. 2019), g the gradient of `loss` summed over `batches`, of the network as `mask` leaves it."
+    "SNIP's connection sensitivity `|g * w|` (Lee et al. 2019), g the gradient of `loss` summed over `batches`, of the network as `mask` leaves it."
     tensors, ps = scoring_tensors(model, mask)
     g = [torch.zeros_like(p) for p in ps]
     for x, y in batches:
@@ -154,7 +154,7 @@ register_score('grasp', score_grasp)
 
 # %% ../nbs/30_scores.ipynb #931274cc
 def synflow_scores(model:nn.Module, mask:Mask, input_shape) -> dict:
-    "SynFlow's synaptic saliency |dR/dw * w| (Tanaka et al. 2020): the masked network with every parameter made positive, in double precision and evaluation mode, R its summed output for an all-ones input of `input_shape`."
+    "SynFlow's synaptic saliency `|dR/dw * w|` (Tanaka et al. 2020): the masked network with every parameter made positive, in double precision and evaluation mode, R its summed output for an all-ones input of `input_shape`."
     tensors, ps = scoring_tensors(model, mask, positive=True)
     r = scoring_forward(model, tensors, torch.ones((1, *input_shape), dtype=torch.float64, device=ps[0].device)).sum()
     return {n: (g * p).detach().abs() for n, g, p in zip(mask, _grads(r, ps), ps)}

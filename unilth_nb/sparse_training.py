@@ -66,7 +66,7 @@ def drop_fraction_at(t:int, alpha:float, t_end:int) -> float:
     return alpha / 2 * (1 + math.cos(math.pi * min(t, t_end) / t_end))
 
 def drop_and_grow(weights:dict, mask:Mask, fraction:float, grads:dict|None=None, generator:torch.Generator|None=None) -> Mask:
-    "Per layer: drop the `fraction` of active weights of smallest magnitude, then grow as many from outside the reduced mask: at random (`grads` None: SET) or of largest |grad| (RigL)."
+    "Per layer: drop the `fraction` of active weights of smallest magnitude, then grow as many from outside the reduced mask: at random (`grads` None: SET) or of largest `|grad|` (RigL)."
     new = Mask(mask)
     for n, m in mask.items():
         flat = m.reshape(-1)
