@@ -84,7 +84,7 @@ pack-%: install
 unpack-%: install
 	$(BIN)/python -m unilth_nb unpack $(PACKS)/$*.tar.gz runs/$*
 
-## UniLTH's parts at equal cost (fixed warm-up, no penalty, one cycle, per-layer selection, fine-tuning lr) at 0.95/0.98, 5 seeds -> runs/ablation/
+## UniLTH's parts at equal cost (fixed warm-up, no penalty, one cycle, per-layer selection, fine-tuning lr) at 0.95/0.98, 10 seeds -> runs/ablation/
 ABL := runs/ablation
 ablation-parts: install-run
 	@mkdir -p $(ABL)
