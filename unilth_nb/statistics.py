@@ -16,8 +16,8 @@ from .plots import plot_run
 # %% auto #0
 __all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'smallest_p', 'min_seeds',
            'verdict_of', 'unpack_correct', 'crossed_bootstrap', 'compare', 'summarize', 'table_markdown',
-           'primary_pairs', 'sentence', 'family_sentences', 'paired_sentence', 'verdicts', 'finding_of', 'findings',
-           'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+           'primary_pairs', 'sentence', 'sentences_of', 'family_sentences', 'paired_sentence', 'verdicts', 'finding_of',
+           'findings', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/24_statistics.ipynb #5e6c3aa1
 def _label(r) -> str:
@@ -261,7 +261,7 @@ def table_markdown(summary, baseline:str='lth', margin:float=0.005) -> str:
                  "against the highest mean of the sparsity. These are exploratory: the claims rest on the primary comparisons named in advance.")
     return '\n'.join(lines) + '\n\n' + '\n'.join(diffs)
 
-# %% ../nbs/24_statistics.ipynb #8b40cbeb
+# %% ../nbs/24_statistics.ipynb #ce580053
 def primary_pairs(df, subject:str='unilth', rivals=('lth',), baselines=(), dense:str='dense') -> list:
     "The primary family, per sparsity of `subject`: (sparsity, subject, q) for each rival, the baseline of highest mean validation accuracy, and dense."
     pairs = []
@@ -284,10 +284,13 @@ def _ratio(df, sp, p, q) -> float:
     a, b = _pairs(df, sp, p, q)
     return float(a.epochs.mean() / b.epochs.mean()) if len(a) else math.nan
 
+def sentences_of(df, c) -> dict:
+    "The rows of `compare`'s frame `c` over the runs `df` in words: {(sparsity, p, q): sentence}, for a caller that also reads the frame."
+    return {(r.target_sparsity, r.preset, r.versus): sentence(r, _ratio(df, r.target_sparsity, r.preset, r.versus)) for _, r in c.iterrows()}
+
 def family_sentences(df, pairs, margin:float=0.005) -> dict:
     "The comparisons `pairs` ((sparsity, p, q)), Holm-adjusted together, in words: {(sparsity, p, q): sentence}; a pair under two shared seeds is left out, not counted."
-    c = compare(df, [t for t in pairs if len(_pairs(df, *t)[0]) >= 2], margin)
-    return {(r.target_sparsity, r.preset, r.versus): sentence(r, _ratio(df, r.target_sparsity, r.preset, r.versus)) for _, r in c.iterrows()}
+    return sentences_of(df, compare(df, [t for t in pairs if len(_pairs(df, *t)[0]) >= 2], margin))
 
 def paired_sentence(df, sp:float, p:str, q:str, margin:float=0.005) -> str|None:
     "`p` against `q` at sparsity `sp` in words, a single comparison (unadjusted): difference, interval, verdicts, epoch ratio (None under two seeds)."
