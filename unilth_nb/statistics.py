@@ -15,9 +15,9 @@ from .plots import plot_run
 
 # %% auto #0
 __all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'smallest_p', 'min_seeds',
-           'verdict_of', 'unpack_correct', 'crossed_bootstrap', 'compare', 'summarize', 'table_markdown',
-           'primary_pairs', 'sentence', 'sentences_of', 'family_sentences', 'paired_sentence', 'verdicts', 'finding_of',
-           'findings', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+           'verdict_of', 'flip_interval', 'verdict_word', 'unpack_correct', 'crossed_bootstrap', 'compare', 'summarize',
+           'table_markdown', 'primary_pairs', 'sentence', 'sentences_of', 'family_sentences', 'paired_sentence',
+           'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/24_statistics.ipynb #5e6c3aa1
 def _label(r) -> str:
@@ -112,6 +112,30 @@ def verdict_of(p:float, diff:float, p_equiv:float, p_nonequiv:float, alpha:float
     ev = 'equivalent' if p_equiv < alpha else 'not equivalent' if p_nonequiv < alpha else 'inconclusive'
     return dv, ev
 
+# %% ../nbs/24_statistics.ipynb #5ce5f765
+def flip_interval(d, level:float=0.95, n_resamples:int=9999, seed:int=0) -> tuple:
+    "The `level` interval that inverts the two-sided sign-flip test of mean(`d`): every shift not rejected (exact up to 13 values; (-inf, inf) where none can be)."
+    d = np.asarray(d, dtype=float); n = len(d)
+    if n < 2: return math.nan, math.nan
+    if 2**n <= n_resamples:                                       # every set of flipped seeds, the empty one (no flip) counted once
+        flips, total, empty = (np.arange(1, 2**n)[:, None] >> np.arange(n)) & 1, 2**n, 0
+    else:                                                         # seeded random flips, the observed arrangement counted as in scipy
+        flips = np.random.default_rng(seed).integers(0, 2, (n_resamples, n)); total = n_resamples + 1
+        empty = int((flips.sum(1) == 0).sum()); flips = flips[flips.sum(1) > 0]
+    means = np.sort(flips @ d / flips.sum(1))                     # a shift δ is kept on the low side while >= K subset means lie at or below it
+    need = math.ceil((1 - level) * total / 2 - 1 - empty - 1e-9)
+    if need <= 0: return -math.inf, math.inf                     # no p-value can fall below 1 - level: nothing is rejected
+    return float(means[need - 1]), float(means[-need])
+
+def verdict_word(row, margin:float=0.005) -> str:
+    "One row of `compare` in one word from its adjusted interval (`adj_lo`, `adj_hi`): better, worse, equivalent (inside ±`margin`) or not resolved."
+    lo, hi = row['adj_lo'], row['adj_hi']
+    if lo != lo or hi != hi: return 'not resolved'
+    if lo > 0: return 'better'
+    if hi < 0: return 'worse'
+    return 'equivalent' if -margin < lo and hi < margin else 'not resolved'
+
+
 # %% ../nbs/24_statistics.ipynb #7a28bcd3
 def unpack_correct(s:str, n:int) -> np.ndarray:
     "The per-example correctness that `RunResult.test_correct` holds (base64 of packed bits) as a 0/1 array of length `n`."
@@ -144,10 +168,11 @@ def _pairs(df, sp, p, q):
     return a.loc[seeds], b.loc[seeds]
 
 def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, bootstrap:bool=True):
-    "One row per (sparsity, p, q) of `pairs`: the paired test, a crossed bootstrap interval, Holm-adjusted p-values over the family, the verdicts (the bootstrap must agree)."
-    rows = []
+    "One row per (sparsity, p, q) of `pairs`: the paired test, a crossed bootstrap, Holm-adjusted p-values and the old verdicts; the one `verdict` with its interval (`adj_lo`, `adj_hi`, level 1 - alpha/m)."
+    rows, diffs = [], []
     for sp, p, q in pairs:
         a, b = _pairs(df, sp, p, q)
+        diffs.append(a.test_acc.to_numpy(dtype=float) - b.test_acc.to_numpy(dtype=float))
         r = dict(target_sparsity=sp, preset=p, versus=q, **paired_test(a.test_acc, b.test_acc, margin, level), boot_lo=math.nan, boot_hi=math.nan)
         if bootstrap and len(a) > 1 and 'test_correct' in df and a.test_correct.notna().all() and b.test_correct.notna().all():
             n = int(a.test_n.iloc[0])
@@ -167,6 +192,11 @@ def compare(df, pairs, margin:float=0.005, level:float=0.95, alpha:float=0.05, b
     inside, outside = (out.boot_lo > -margin) & (out.boot_hi < margin), (out.boot_lo > margin) | (out.boot_hi < -margin)
     doubt = out.boot_lo.notna() & (((out.equivalence == 'equivalent') & ~inside) | ((out.equivalence == 'not equivalent') & ~outside))
     out.loc[doubt, 'equivalence'] = 'inconclusive with the test set'
+    out['m'] = m                           # the one verdict: Bonferroni's sign-flip test at alpha/m and the interval that inverts it
+    out['p_bonf'] = np.minimum(1.0, m * out.p)
+    ci = [flip_interval(d, 1 - alpha / m) if m and len(d) >= 2 else (math.nan, math.nan) for d in diffs]
+    out['adj_lo'], out['adj_hi'] = [x[0] for x in ci], [x[1] for x in ci]
+    out['verdict'] = [verdict_word(r, margin) for _, r in out.iterrows()]
     return out
 
 def _family(df, sp, pairs, margin) -> dict:
