@@ -14,10 +14,10 @@ from .core import (ConfigError, check_choice, check_kwargs, make_generator, get_
 from .images import ImageDataset, DeviceImageBatches, image_loader, channel_stats, fits_on_device
 
 # %% auto #0
-__all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'MIN_STEPS', 'MIN_VAL', 'DATA_KEYS', 'GENERIC_BUDGET',
-           'default_root', 'DatasetEntry', 'register_dataset', 'dataset_defaults', 'TensorBatches', 'DatasetBatches',
-           'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data', 'default_batch_size',
-           'get_data', 'data_digest']
+__all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'MIN_STEPS', 'MIN_VAL', 'MNIST1D_FRESH_SEED', 'DATA_KEYS',
+           'GENERIC_BUDGET', 'default_root', 'DatasetEntry', 'register_dataset', 'dataset_defaults', 'TensorBatches',
+           'DatasetBatches', 'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data',
+           'default_batch_size', 'get_data', 'data_digest']
 
 # %% ../nbs/02_data.ipynb #09a8ae72
 def default_root() -> Path:
@@ -162,16 +162,17 @@ def split_indices(n:int, val_fraction:float, seed:int, n_val:int|None=None, labe
     return torch.arange(n)[~in_val], val.sort().values
 
 # %% ../nbs/02_data.ipynb #2f0f661e
-def _mnist1d_arrays(root:Path) -> dict:
-    "The MNIST-1D arrays (x, y, x_test, y_test), generated with the package defaults and cached under `root`."
-    path = Path(root)/'mnist1d_default_v1.npz'
+def _mnist1d_generate(path:Path, **args) -> dict:
+    "MNIST-1D arrays (x, y, x_test, y_test) from the package's generator, its default arguments but `args`, cached at `path`."
     if path.is_file():
         try:
             with np.load(path) as f: return {k: f[k] for k in ('x', 'y', 'x_test', 'y_test')}
         except Exception: pass   # a corrupt cache is regenerated
     from mnist1d.data import make_dataset, get_dataset_args
+    spec = get_dataset_args()
+    for k, v in args.items(): setattr(spec, k, v)
     state = get_rng_state()
-    try: d = make_dataset(get_dataset_args())
+    try: d = make_dataset(spec)
     finally: set_rng_state(state)
     arrays = {'x': d['x'].astype(np.float32), 'y': d['y'].astype(np.int64),
               'x_test': d['x_test'].astype(np.float32), 'y_test': d['y_test'].astype(np.int64)}
@@ -180,6 +181,21 @@ def _mnist1d_arrays(root:Path) -> dict:
     try: atomic_write(path, _w)
     except OSError: pass   # a read-only cache folder only costs regeneration
     return arrays
+
+def _mnist1d_arrays(root:Path) -> dict:
+    "The MNIST-1D arrays (x, y, x_test, y_test), generated with the package defaults and cached under `root`."
+    return _mnist1d_generate(Path(root)/'mnist1d_default_v1.npz')
+
+
+# %% ../nbs/02_data.ipynb #e0d3f848
+MNIST1D_FRESH_SEED = 1042   # the generator seed of mnist1d_large's test split (mnist1d's own is 42)
+
+def _mnist1d_fresh_test(root:Path, n:int=10_000, seed:int=MNIST1D_FRESH_SEED) -> tuple:
+    "`n` fresh MNIST-1D examples (the package's default arguments under generator seed `seed`), cached under `root`: `(x, y)`."
+    if n < 10 or n % 10: raise ConfigError(f"n_test must be a positive multiple of 10 (examples per class x 10), got {n!r}")
+    if seed == 42: raise ConfigError("test_seed 42 is the generator seed of mnist1d's own examples: choose another")
+    a = _mnist1d_generate(Path(root)/f'mnist1d_fresh_n{n}_s{seed}_v1.npz', num_samples=n, train_split=0.0, seed=seed)
+    return a['x_test'], a['y_test']
 
 # %% ../nbs/02_data.ipynb #f351f16a
 def _digits_arrays() -> dict:
@@ -349,6 +365,12 @@ def _load_mnist1d(seed:int=0, root:str|None=None) -> dict:
     a = _mnist1d_arrays(Path(root) if root else default_root())
     return {'train': (a['x'], a['y']), 'test': (a['x_test'], a['y_test'])}
 
+def _load_mnist1d_large(seed:int=0, root:str|None=None, n_test:int=10_000, test_seed:int=MNIST1D_FRESH_SEED) -> dict:
+    "MNIST-1D's training split, and `n_test` fresh test examples drawn under generator seed `test_seed` (`_mnist1d_fresh_test`)."
+    root = Path(root) if root else default_root()
+    a = _mnist1d_arrays(root)
+    return {'train': (a['x'], a['y']), 'test': _mnist1d_fresh_test(root, n_test, test_seed)}
+
 def _load_digits(seed:int=0) -> dict:
     "scikit-learn's digits with its fixed 20% test split."
     a = _digits_arrays()
@@ -373,6 +395,7 @@ register_dataset('mnist1d', _load_mnist1d, defaults=_MNIST1D)
 register_dataset('digits', _load_digits, defaults=_DIGITS)
 for _n, _b in (('mnist', _MNIST), ('fashion_mnist', _MNIST), ('cifar10', _CIFAR), ('cifar100', _CIFAR)):
     register_dataset(_n, image_loader(_n, default_root), defaults=_b)
+register_dataset('mnist1d_large', _load_mnist1d_large, defaults=_MNIST1D)   # the study's (nbs/experiments/study.ipynb)
 
 def data_digest(data:Data) -> str:
     "A 12-digit hash of the contents of `data`'s three splits (tensors in full; a `Dataset` by a fingerprint of 16 examples)."
