@@ -137,7 +137,8 @@ analysis: install-run
 
 # copy the full comparison's report into nbs/results/compare/ (the README's headline), the hard setting's into
 # nbs/results/compare-hard/, the LRR diagnosis, early stopping against L2, 2:4, UniLTH's parts and the analyses into
-# nbs/results/<name>/ (each when it exists; stale equal-budget rows are removed); then `make readme`
+# nbs/results/<name>/ (each when it exists; stale equal-budget rows are removed; a grid run that the equal-budget rows recomputed
+# with its FLOPs ledger gives its costs to the comparison's files, nbs/experiments/ledger_costs.py); then `make readme`
 REPORT := table.md results.json results.csv accuracy_vs_sparsity.png curves.png
 publish-results: install
 	@test -f $(FULL)/table.md || echo "no $(FULL)/table.md: the full comparison is not published ('make run-full' first)"
@@ -146,6 +147,7 @@ publish-results: install
 	  $(BIN)/python -c "import json; from unilth_nb.core import save_json; p = 'nbs/results/compare/results.json'; r = json.load(open(p)); \
 	    r['equal_budget'] = json.load(open('$(EB)/results.json'))['equal_budget']; save_json(r, p)" && \
 	  cp $(EB)/equal_budget.md $(EB)/equal_budget.csv nbs/results/compare/; fi
+	if [ -f nbs/results/compare/equal_budget.csv ]; then $(BIN)/python nbs/experiments/ledger_costs.py nbs/results/compare; fi
 	if [ -f $(HARD)/table.md ]; then mkdir -p nbs/results/compare-hard && cd $(HARD) && cp $(REPORT) ../../nbs/results/compare-hard/; fi
 	if [ -f $(LRR)/results.json ]; then mkdir -p nbs/results/lrr && cp $(LRR)/results.json $(LRR)/rounds.png nbs/results/lrr/; fi
 	if [ -f $(SPI)/results.json ]; then mkdir -p nbs/results/sparse_init && cp $(SPI)/results.json $(SPI)/sparse_init.md $(SPI)/sparse_init.png nbs/results/sparse_init/; fi

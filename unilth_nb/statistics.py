@@ -17,7 +17,8 @@ from .plots import plot_run
 __all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'smallest_p', 'min_seeds',
            'verdict_of', 'flip_interval', 'verdict_word', 'unpack_correct', 'crossed_bootstrap', 'compare', 'summarize',
            'table_markdown', 'primary_pairs', 'sentence', 'sentences_of', 'family_sentences', 'paired_sentence',
-           'verdicts', 'finding_of', 'findings', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+           'verdicts', 'finding_of', 'findings', 'verdict_interval', 'md_table', 'verdict_markdown',
+           'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/24_statistics.ipynb #5e6c3aa1
 def _label(r) -> str:
@@ -364,6 +365,25 @@ def findings(df, references, margin:float=0.005):
         fam = compare(df, [(sp, a, b) for a, b, *_ in refs], margin)
         rows += [{**r.to_dict(), 'expect': e, 'source': src, 'finding': finding_of(r, e), 'sentence': sentence(r)} for (a, b, e, src), (_, r) in zip(refs, fam.iterrows())]
     return pd.DataFrame(rows)
+
+# %% ../nbs/24_statistics.ipynb #d7f2cfae
+def verdict_interval(r) -> str:
+    "A row of `compare`: the mean difference in points and its adjusted interval (`adj_lo`, `adj_hi`), or why it has none."
+    if r['adj_lo'] != r['adj_lo']: return f"{_pct(r['diff'], True)} (one seed: no interval)" if r['diff'] == r['diff'] else 'no shared seeds'
+    if not math.isfinite(r['adj_lo']): return f"{_pct(r['diff'], True)} (no interval: {int(r.n)} seeds cannot carry {int(r.m)} comparisons)"
+    return f"{_pct(r['diff'], True)} [{_pct(r['adj_lo'], True)}, {_pct(r['adj_hi'], True)}]"
+
+def md_table(head, rows) -> str:
+    "A markdown table from a header and rows of cells."
+    return '\n'.join(['| ' + ' | '.join(map(str, head)) + ' |', '|' + ' --- |' * len(head)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
+
+def verdict_markdown(c, family:str, names:dict|None=None) -> str:
+    "A `compare` frame as a table: sparsity, comparison, the one verdict, the difference [adjusted interval] and the `family` it belongs to."
+    name = lambda p: (names or {}).get(p, p)
+    return md_table(['sparsity', 'comparison', 'verdict', 'difference, points [adjusted interval]', 'family'],
+                    [[f"{r.target_sparsity:g}", f"{name(r.preset)} vs {name(r.versus)}", r.verdict, verdict_interval(r), f"{family} (m = {int(r.m)})"]
+                     for _, r in c.iterrows()])
+
 
 # %% ../nbs/24_statistics.ipynb #0fa64deb
 def plot_accuracy_vs_sparsity(summary, ax=None, title:str|None=None):
