@@ -14,10 +14,10 @@ from .core import (ConfigError, check_choice, check_kwargs, make_generator, get_
 from .images import ImageDataset, DeviceImageBatches, image_loader, channel_stats, fits_on_device
 
 # %% auto #0
-__all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'MIN_STEPS', 'MIN_VAL', 'MNIST1D_FRESH_SEED', 'DATA_KEYS',
-           'GENERIC_BUDGET', 'default_root', 'DatasetEntry', 'register_dataset', 'dataset_defaults', 'TensorBatches',
-           'DatasetBatches', 'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data',
-           'default_batch_size', 'get_data', 'data_digest']
+__all__ = ['DATASETS', 'GENERIC_BATCH_SIZE', 'ImageBatches', 'MIN_STEPS', 'MIN_VAL', 'DATA_KEYS', 'GENERIC_BUDGET',
+           'default_root', 'DatasetEntry', 'register_dataset', 'dataset_defaults', 'TensorBatches', 'DatasetBatches',
+           'Data', 'fit_batch_size', 'fit_val_size', 'split_indices', 'DictDataset', 'build_data', 'default_batch_size',
+           'get_data', 'data_digest']
 
 # %% ../nbs/02_data.ipynb #09a8ae72
 def default_root() -> Path:
@@ -185,17 +185,6 @@ def _mnist1d_generate(path:Path, **args) -> dict:
 def _mnist1d_arrays(root:Path) -> dict:
     "The MNIST-1D arrays (x, y, x_test, y_test), generated with the package defaults and cached under `root`."
     return _mnist1d_generate(Path(root)/'mnist1d_default_v1.npz')
-
-
-# %% ../nbs/02_data.ipynb #e0d3f848
-MNIST1D_FRESH_SEED = 1042   # the generator seed of mnist1d_large's test split (mnist1d's own is 42)
-
-def _mnist1d_fresh_test(root:Path, n:int=10_000, seed:int=MNIST1D_FRESH_SEED) -> tuple:
-    "`n` fresh MNIST-1D examples (the package's default arguments under generator seed `seed`), cached under `root`: `(x, y)`."
-    if n < 10 or n % 10: raise ConfigError(f"n_test must be a positive multiple of 10 (examples per class x 10), got {n!r}")
-    if seed == 42: raise ConfigError("test_seed 42 is the generator seed of mnist1d's own examples: choose another")
-    a = _mnist1d_generate(Path(root)/f'mnist1d_fresh_n{n}_s{seed}_v1.npz', num_samples=n, train_split=0.0, seed=seed)
-    return a['x_test'], a['y_test']
 
 # %% ../nbs/02_data.ipynb #f351f16a
 def _digits_arrays() -> dict:
@@ -365,11 +354,13 @@ def _load_mnist1d(seed:int=0, root:str|None=None) -> dict:
     a = _mnist1d_arrays(Path(root) if root else default_root())
     return {'train': (a['x'], a['y']), 'test': (a['x_test'], a['y_test'])}
 
-def _load_mnist1d_large(seed:int=0, root:str|None=None, n_test:int=10_000, test_seed:int=MNIST1D_FRESH_SEED) -> dict:
-    "MNIST-1D's training split, and `n_test` fresh test examples drawn under generator seed `test_seed` (`_mnist1d_fresh_test`)."
+def _load_mnist1d_large(seed:int=0, root:str|None=None, n_test:int=10_000, test_seed:int=1042) -> dict:
+    "MNIST-1D's training split, and a test split of `n_test` fresh examples, drawn under generator seed `test_seed` (mnist1d's is 42)."
+    if n_test < 10 or n_test % 10: raise ConfigError(f"n_test must be a positive multiple of 10 (10 classes), got {n_test!r}")
+    if test_seed == 42: raise ConfigError("test_seed 42 is the generator seed of mnist1d's own examples: choose another")
     root = Path(root) if root else default_root()
-    a = _mnist1d_arrays(root)
-    return {'train': (a['x'], a['y']), 'test': _mnist1d_fresh_test(root, n_test, test_seed)}
+    fresh = _mnist1d_generate(root/f'mnist1d_fresh_n{n_test}_s{test_seed}_v1.npz', num_samples=n_test, train_split=0.0, seed=test_seed)
+    return {'train': _load_mnist1d(seed, root)['train'], 'test': (fresh['x_test'], fresh['y_test'])}
 
 def _load_digits(seed:int=0) -> dict:
     "scikit-learn's digits with its fixed 20% test split."
