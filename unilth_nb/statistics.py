@@ -328,12 +328,14 @@ def paired_sentence(df, sp:float, p:str, q:str, margin:float=0.005) -> str|None:
     return family_sentences(df, [(sp, p, q)], margin).get((sp, p, q))
 
 def verdicts(summary, df=None, baseline:str='lth', subject:str='unilth', versus=(), baselines=(), margin:float=0.005) -> list:
-    "Per sparsity: the best preset or the highest mean and its company, every preset against `baseline`; then `subject`'s primary comparisons (Holm)."
-    says = []
-    for sp, g in summary[summary.target_sparsity > 0].groupby('target_sparsity'):
+    "Per sparsity: the best preset or the highest mean and its company (a sparsity where fewer presets ran says so), every preset against `baseline`; then `subject`'s primary comparisons (Holm)."
+    says, ranked = [], summary[summary.target_sparsity > 0]
+    most = int(ranked.groupby('target_sparsity').size().max()) if len(ranked) else 0
+    for sp, g in ranked.groupby('target_sparsity'):
         best, top = g[g['rank'] == 'best'].preset.tolist(), g[g['rank'] == 'top'].preset.tolist()
         eq, inc = g[g['rank'] == 'equivalent'].preset.tolist(), g[g['rank'] == 'inconclusive'].preset.tolist()
-        s = f"sparsity {sp:g}: " + (f"**{best[0]}** is best, significantly (every other preset worse, Holm over this sparsity's {len(g) - 1} comparisons; exploratory)" if best else
+        few = f" (only {len(g)} of the {most} presets ran here: {', '.join(g.preset)}; ranked among them alone)" if len(g) < most else ''
+        s = f"sparsity {sp:g}{few}: " + (f"**{best[0]}** is best, significantly (every other preset worse, Holm over this sparsity's {len(g) - 1} comparisons; exploratory)" if best else
                                     f"no preset is significantly best; highest mean: {top[0]}" + (f"; equivalent to it within ±{100 * margin:g} points: {', '.join(eq)}" if eq else '')
                                     + (f"; not told apart from it (inconclusive): {', '.join(inc)}" if inc else ''))
         if baseline in set(g.preset):
