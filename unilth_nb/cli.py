@@ -16,8 +16,37 @@ from .packs import pack_runs, unpack_runs
 from .flops import run_costs
 
 # %% auto #0
-__all__ = ['NOT_OPTIONS', 'COMMANDS', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze',
-           'cmd_export', 'cmd_pack', 'cmd_unpack', 'cmd_check', 'main']
+__all__ = ['NOT_OPTIONS', 'COMMANDS', 'cmd_study', 'field_help', 'build_parser', 'cmd_run', 'cmd_sweep', 'cmd_report',
+           'cmd_analyze', 'cmd_export', 'cmd_pack', 'cmd_unpack', 'cmd_check', 'main']
+
+# %% ../nbs/14_cli.ipynb #5887ffb4
+def _add_study(sub):
+    "The `study` sub-command: a pre-registration file in, its verdict table out."
+    s = sub.add_parser('study', help='run a pre-registered study (tuning, test grid, verdicts) from its YAML file',
+                       description='Check the pre-registration FILE, tune its labels on the tuning seeds, lock --out to its hash, run the '
+                                   'test grid and print one verdict per comparison; resumable: rerun to go on.')
+    s.add_argument('file', help='the pre-registration (YAML; see nbs/24b_study.ipynb)')
+    s.add_argument('--out', default=None, help="the study's folder (default: runs/study/<the file's name>)")
+    s.add_argument('--workers', type=int, default=1, help='runs at a time (default: 1)')
+    s.add_argument('--tune-only', dest='tune_only', action='store_true', help='stop after the tuning (no test run, no lock)')
+    s.add_argument('--backend', choices=('local', 'ray', 'submitit'), default='local', help="where the runs execute (default: local)")
+
+def cmd_study(args) -> int:
+    "Run (or resume) the study of `args.file` and print its verdicts (or, with --tune-only, its tuning)."
+    import pandas as pd
+    from pathlib import Path
+    from unilth_nb.study import run_study
+    out = args.out or str(Path('runs')/'study'/Path(args.file).stem)
+    res = run_study(args.file, out, workers=args.workers, tune_only=args.tune_only, backend=args.backend)
+    if args.tune_only:
+        t = pd.DataFrame(res['tuning'])
+        print(t[t.chosen][['network', 'sparsity', 'label', 'settings', 'val_mean', 'floor']].to_string(index=False))
+        return 0
+    v = pd.DataFrame(res['verdicts'])
+    cols = ['network', 'sparsity', 'family', 'comparison', 'n', 'diff', 'adj_lo', 'adj_hi', 'verdict', 'power_diff']
+    print(v[[c for c in cols if c in v]].round(4).to_string(index=False))
+    print(f"pre-registration {res['prereg']['hash']}; results in {Path(out)/'results.json'}")
+    return 0
 
 # %% ../nbs/14_cli.ipynb #cacb115f
 def field_help() -> dict:
@@ -161,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument('--out', default=None, help="where to write (default: the run's parent folder/export)")
     ex.add_argument('--onnx', action='store_true', help="also <run>.onnx through torch.onnx, checked with onnxruntime (pip install 'unilth_nb[onnx]')")
     _add_analyze(sub)
+    _add_study(sub)
     return p
 
 # %% ../nbs/14_cli.ipynb #4c98ef11
@@ -261,7 +291,7 @@ def cmd_check(args) -> int:
 
 # %% ../nbs/14_cli.ipynb #f80ebae3
 COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check, 'analyze': cmd_analyze, 'export': cmd_export,
-            'pack': cmd_pack, 'unpack': cmd_unpack}
+            'pack': cmd_pack, 'unpack': cmd_unpack, 'study': cmd_study}
 
 def _error(e:BaseException):
     "The one line of an error on stderr (under torchrun, ranks other than 0 name themselves)."
