@@ -4,8 +4,8 @@
 
 Steps: copy nbs/ into a build folder (_docs_build/), turning nbdev's directives into what the renderer
 understands (`#| hide` and `#| default_exp` cells removed, `#| export` lines dropped, `remove_input` tags kept);
-write the table of contents in the notebooks' order, a results page (the published table and figures of the
-main job) and an API reference generated from every module's `__all__` (signature, docstring, link to the
+write the table of contents in the notebooks' order, a results page per question (docs/results_pages.py, computed
+from nbs/results/) and an API reference generated from every module's `__all__` (signature, docstring, link to the
 notebook that defines it); put MathJax (fetched once from the npm registry into a cache, then local) into the
 site; build; copy the HTML into --out. Notebooks are not re-executed unless --execute.
 """
@@ -72,24 +72,16 @@ def api_page() -> str:
         lines += ['```', '']
     return '\n'.join(lines)
 
-def results_page() -> str:
-    "The published results: the full comparison's table and figures, then the equal-budget, hard-setting, UniLTH's parts, sparse-init and analyses' tables where published."
-    out = ['# Results', '']
-    for sub, title in (('compare', 'The full comparison (`make run-full`)'), ('compare-hard', 'The hard setting: every layer prunable (`make run-hard`)')):
-        res = NBS/'results'/sub
-        if not (res/'table.md').is_file(): continue
-        out += [f'## {title}', '', f'The published report in `nbs/results/{sub}/`, as the README shows it.', '', (res/'table.md').read_text(), '']
-        if (res/'equal_budget.md').is_file(): out += ['### Equal budgets', '', (res/'equal_budget.md').read_text(), '']
-        for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/{sub}/{png.name})', '']
-    for sub, title, tables in (('ablation', "UniLTH's parts at equal cost (`make ablation-parts`)", ('parts.md',)),
-                               ('sparse_init', 'The sparse-from-init methods at 0.98, and a sparse init (`make sparse-init`)', ('sparse_init.md',)),
-                               ('analysis', 'Why tickets win (`make analysis`)', ('overlap.md', 'controls.md'))):
-        res = NBS/'results'/sub
-        if not (res/tables[0]).is_file(): continue
-        out += [f'## {title}', '', f'The published tables and figures in `nbs/results/{sub}/`; the README gives the sentences computed from them.', '']
-        out += [t for f in tables for t in ((res/f).read_text(), '')]
-        for png in sorted(res.glob('*.png')): out += [f'![{png.stem}](results/{sub}/{png.name})', '']
-    return '\n'.join(out)
+def results_pages() -> dict:
+    "A page per question computed from the published results (docs/results_pages.py), and an index of them: {name: markdown}."
+    sys.path.insert(0, str(ROOT/'docs'))
+    import results_pages
+    got = results_pages.pages()
+    index = ['# Results', '', 'A page per question, each a compact table and a few sentences computed from the published files in '
+             '`nbs/results/`; each comparison has one verdict word (better, worse, equivalent or not resolved) beside the interval '
+             'of the test that gave it, and names its family.', '']
+    index += [f"- [{text.splitlines()[0].lstrip('# ')}]({name}.md)" for name, text in got.items()]
+    return {'index': '\n'.join(index), **got}
 
 def mathjax(static:Path):
     "MathJax 3's SVG bundle, from the npm registry once, then from the cache (no CDN at view time)."
@@ -161,9 +153,11 @@ def prepare(execute:bool) -> Path:
         names.append(str(rel.with_suffix('')))
     shutil.copytree(NBS/'results', BUILD/'results')
     shutil.copytree(NBS/'results', BUILD/'nbs'/'results')      # index.ipynb names them as the README does
-    (BUILD/'results_page.md').write_text(results_page())
+    results = results_pages()
+    for name, text in results.items(): (BUILD/'results'/f'{name}.md').write_text(text + '\n')
     (BUILD/'api.md').write_text(api_page())
-    toc = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: {n}' for n in names[1:]] + ['- file: results_page', '- file: api']
+    toc = (['format: jb-book', 'root: index', 'chapters:'] + [f'- file: {n}' for n in names[1:]] + ['- file: results/index', '  sections:']
+           + [f'  - file: results/{n}' for n in results if n != 'index'] + ['- file: api'])
     (BUILD/'_toc.yml').write_text('\n'.join(toc) + '\n')
     (BUILD/'_config.yml').write_text(CONFIG.format(execute='force' if execute else "'off'"))
     mathjax(BUILD/'_static')
