@@ -156,6 +156,33 @@ publish-results: install
 	if [ -f $(ABL)/parts.md ]; then mkdir -p nbs/results/ablation && cp $(ABL)/results.json $(ABL)/parts.md nbs/results/ablation/; fi
 	if [ -f $(ANALYSIS)/results.json ]; then mkdir -p nbs/results/analysis && cd $(ANALYSIS) && cp results.json overlap.md controls.md instability.csv instability.png profiles.png $$(ls landscape_*.png) ../../nbs/results/analysis/; fi
 
+## the pre-registered study (issue 36): nbs/experiments/confirm.yaml through nbs/experiments/study.ipynb -> runs/study/ (tuning, the test
+## grid on cnn1d and resnet1d, the verdicts; about 12-20 hours on 2 cores; resumable: rerun to go on, and across machines: make pack-study,
+## then make unpack-study on the next); TUNE_ONLY=1 stops after the tuning; PREREG=yours.yaml runs a study of your own
+STUDY := runs/study
+PREREG ?= nbs/experiments/confirm.yaml
+study: install-run
+	@mkdir -p $(STUDY)
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/study.ipynb $(STUDY)/study.ipynb --cwd . -k python3 --no-progress-bar --log-output \
+	  -p prereg $(PREREG) -p out_dir $(STUDY) -p workers $(WORKERS) $(if $(TUNE_ONLY),-p tune_only True,)
+
+## the study's pilot (resnet1d's width and sparsity, on validation) and its power calculation -> nbs/results/study_pilot/, nbs/results/study_power/
+study-pilot: install-run
+	@mkdir -p runs/study_pilot nbs/results/study_pilot
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/study_pilot.ipynb runs/study_pilot/study_pilot.ipynb --cwd . -k python3 --no-progress-bar \
+	  --log-output -p out_dir runs/study_pilot -p workers $(WORKERS)
+	cp runs/study_pilot/results.json nbs/results/study_pilot/
+study-power: install-run
+	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/study_power.ipynb runs/study_power.ipynb --cwd . -k python3 --no-progress-bar --log-output
+
+# the study's lock travels with its pack, so that a study resumed on another machine still refuses a changed pre-registration
+pack-study: install
+	$(BIN)/python -m unilth_nb pack $(STUDY) $(PACKS)/study.tar.gz
+	@if [ -f $(STUDY)/prereg.lock.json ]; then cp $(STUDY)/prereg.lock.json $(PACKS)/study.lock.json; fi
+unpack-study: install
+	$(BIN)/python -m unilth_nb unpack $(PACKS)/study.tar.gz $(STUDY)
+	@if [ -f $(PACKS)/study.lock.json ] && [ ! -f $(STUDY)/prereg.lock.json ]; then cp $(PACKS)/study.lock.json $(STUDY)/prereg.lock.json; fi
+
 ## JupyterLab on the notebooks (127.0.0.1 only; the URL with its token is printed below), the project's kernel registered
 LAB_PORT ?= 8888
 lab: install-lab
