@@ -33,10 +33,13 @@ def test_a_users_own_study_runs_end_to_end(done):
     lock = json.loads((d/'out'/'prereg.lock.json').read_text())
     assert res['prereg']['hash'] == lock['hash'] and len(lock['hash']) == 12
     v = {(r['family'], r['comparison']): r for r in res['verdicts']}
-    assert set(v) == {('primary', 'unilth vs oneshot'), ('versus dense', 'unilth vs dense'), ('versus dense', 'oneshot vs dense')}
+    assert set(v) == {('primary', 'unilth vs oneshot'), ('versus dense', 'unilth vs dense'), ('versus dense', 'oneshot vs dense'),
+                      ('controls', 'unilth vs unilth/init'), ('controls', 'unilth/init vs unilth/reinit'), ('controls', 'unilth/init vs unilth/shuffle')}
     assert all(r['n'] == 3 and r['verdict'] in ('better', 'worse', 'equivalent', 'not resolved') for r in v.values())
     assert 'unilth vs oneshot' in stdout and lock['hash'] in stdout
-    assert (d/'out'/'verdicts.md').read_text().count('|') > 10 and len(results_mtimes(d)) == 3 * 3   # 3 labels x 3 test seeds
+    assert (d/'out'/'verdicts.md').read_text().count('|') > 10 and len(results_mtimes(d)) == 3 * 3 + 3 * 3   # 3 labels and 3 controls x 3 seeds
+    eff = {r['label']: r['effective'] for r in res['effective_sparsity']}
+    assert set(eff) == {'unilth', 'unilth/init', 'unilth/reinit', 'unilth/shuffle'} and all(0.8 - 1e-9 <= e < 1 for e in eff.values())
 
 @pytest.mark.parametrize('edit, message', [
     (lambda t: t + 'primary: [unclosed\n', 'not valid YAML'),
