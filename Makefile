@@ -176,9 +176,9 @@ study-pilot: install-run
 study-power: install-run
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/study_power.ipynb runs/study_power.ipynb --cwd . -k python3 --no-progress-bar --log-output
 
-# the study's lock travels with its pack, so that a study resumed on another machine still refuses a changed pre-registration
+# the study's masks (its ticket controls read them) and its lock travel with its pack: a study resumed elsewhere still refuses a changed pre-registration
 pack-study: install
-	$(BIN)/python -m unilth_nb pack $(STUDY) $(PACKS)/study.tar.gz
+	$(BIN)/python -m unilth_nb pack --masks $(STUDY) $(PACKS)/study.tar.gz
 	@if [ -f $(STUDY)/prereg.lock.json ]; then cp $(STUDY)/prereg.lock.json $(PACKS)/study.lock.json; fi
 unpack-study: install
 	$(BIN)/python -m unilth_nb unpack $(PACKS)/study.tar.gz $(STUDY)

@@ -132,6 +132,7 @@ def _add_store_commands(sub):
                                     'path) into ARCHIVE, a .tar.gz that is the same bytes for the same runs; unfinished or unreadable runs are left out.')
     pk.add_argument('dir', help='folder holding run folders')
     pk.add_argument('archive', help='the .tar.gz to write')
+    pk.add_argument('--masks', action='store_true', help="also each run's final mask (for its ticket controls and effective sparsity elsewhere)")
     up = sub.add_parser('unpack', help="an archive of 'unilth pack' into DIR: its runs finished there, for sweeps to skip and reports to read",
                         description="Check the whole ARCHIVE, then write its runs under DIR, each result last; a run DIR already holds "
                                     "finished is kept (never overwritten), one another process is training is left alone.")
@@ -270,7 +271,7 @@ def cmd_export(args) -> int:
     return 0
 
 def cmd_pack(args) -> int:
-    r = pack_runs(args.dir, args.archive)
+    r = pack_runs(args.dir, args.archive, masks=args.masks)
     out = r['left_out']
     print(f"packed {r['runs']} finished run(s) of {args.dir} into {args.archive} ({r['bytes'] / 1024:.0f} KiB)"
           + (f"; left out {len(out)}: " + ', '.join(f"{n} ({why})" for n, why in out[:5]) + (', ...' if len(out) > 5 else '') if out else ''))

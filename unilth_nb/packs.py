@@ -4,37 +4,45 @@
 
 # %% ../nbs/13b_packs.ipynb #cdaa580e
 from __future__ import annotations
-import csv, json, os
+import csv, json, os, re
 from pathlib import Path
 from .core import ConfigError, RunBusyError, first_line, atomic_write
+from .masks import Mask
 from .store import RunFiles, RunLock, RunStore, finished_runs, read_result
 
 # %% auto #0
-__all__ = ['PACKED', 'MAX_UNPACKED', 'pack_runs', 'read_run_archive', 'unpack_runs']
+__all__ = ['PACKED', 'MAX_UNPACKED', 'FINAL_MASK', 'pack_runs', 'read_run_archive', 'unpack_runs']
 
 # %% ../nbs/13b_packs.ipynb #62a34d7f
 PACKED = (RunFiles.CONFIG, RunFiles.METRICS, RunFiles.RESULT)   # a packed run's files, its result last
 MAX_UNPACKED = 1 << 30                                          # an archive's bytes once decompressed, at most (a run is kilobytes)
 
-def _run_members(folder:Path) -> tuple:
+FINAL_MASK = re.compile(r'cycle_[0-9]+\.pt')                     # with masks=True: a run's mask after its last prune step
+
+def _final_mask(d:Path, r) -> list:
+    "The name, in its run folder, of a run's final mask where it has one (`[]` for a run that pruned nothing)."
+    return [RunFiles(d).mask(r.cycles).relative_to(d).as_posix()] if r.cycles and RunFiles(d).mask(r.cycles).is_file() else []
+
+def _run_members(folder:Path, masks:bool=False) -> tuple:
     "`(members, runs, left out)`: `(path in the archive, bytes)` of the packed files of each finished run under `folder`, in a fixed order."
     runs, skipped = finished_runs(folder)
     if any(d == folder for d, _ in runs): raise ConfigError(f"{str(folder)!r} is a run folder: pack the folder that holds it")
     members, n = [], 0
-    for d, _ in runs:
+    for d, r in runs:
         if not all((d/f).is_file() for f in PACKED): skipped.append((d.name, f"no {', '.join(f for f in PACKED if not (d/f).is_file())}")); continue
-        try: members += [((d/f).relative_to(folder).as_posix(), (d/f).read_bytes()) for f in PACKED]
+        files = (_final_mask(d, r) if masks else []) + list(PACKED)
+        try: members += [((d/f).relative_to(folder).as_posix(), (d/f).read_bytes()) for f in files]
         except OSError as e: raise ConfigError(f"cannot read run {d.name!r}: {first_line(e)}") from None
         n += 1
     return members, n, skipped
 
-def pack_runs(folder:str|Path, archive:str|Path) -> dict:
-    "Write the finished runs under `folder` (config, metrics, result; no checkpoints or masks) into the `.tar.gz` `archive`, the same bytes for the same runs."
+def pack_runs(folder:str|Path, archive:str|Path, masks:bool=False) -> dict:
+    "Write the finished runs under `folder` (config, metrics, result; with `masks`, the final mask too) into the `.tar.gz` `archive`, the same bytes for the same runs."
     import gzip, io, tarfile
     folder, archive = Path(folder), Path(archive)
     if not folder.is_dir(): raise FileNotFoundError(f"no such folder: {str(folder)!r}")
     if not archive.name.endswith(('.tar.gz', '.tgz')) or archive.is_dir(): raise ConfigError(f"an archive is a .tar.gz file, got {str(archive)!r}")
-    members, n, skipped = _run_members(folder)
+    members, n, skipped = _run_members(folder, masks)
     def write(tmp):
         with open(tmp, 'wb') as raw, gzip.GzipFile(filename='', fileobj=raw, mode='wb', mtime=0) as gz, \
              tarfile.open(fileobj=gz, mode='w', format=tarfile.PAX_FORMAT) as tar:
@@ -49,13 +57,17 @@ def _check_packed_run(rel:str, files:dict, where:Path):
     "Check one run of an archive, its files written to a scratch folder `where` named like the run; `ValueError` saying what is wrong."
     missing = [f for f in PACKED if f not in files]
     if missing: raise ValueError(f"run {rel!r} has no {', '.join(missing)}")
-    where.mkdir(parents=True)
+    (where/RunFiles.MASKS).mkdir(parents=True)
     for f, b in files.items(): (where/f).write_bytes(b)
     try: r = read_result(where)
     except (OSError, ValueError) as e: raise ValueError(f"the result of run {rel!r} is unreadable: {e}") from None
     try: cfg = json.loads(files[RunFiles.CONFIG])
     except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"the config of run {rel!r} is not JSON: {first_line(e)}") from None
     if cfg != r.config: raise ValueError(f"the config of run {rel!r} is not its result's")
+    for f in set(files) - set(PACKED):
+        if f != RunFiles(where).mask(r.cycles).relative_to(where).as_posix(): raise ValueError(f"run {rel!r} holds {f!r}, not its final mask")
+        try: Mask.load(where/f)
+        except Exception as e: raise ValueError(f"the mask of run {rel!r} is unreadable: {first_line(e)}") from None
     try: RunStore(where).read_metrics()
     except (ValueError, UnicodeDecodeError, csv.Error) as e: raise ValueError(f"the metrics of run {rel!r} are unreadable: {first_line(e)}") from None
 
@@ -70,10 +82,13 @@ def read_run_archive(archive:str|Path) -> dict:
         if len(raw) > MAX_UNPACKED: raise ConfigError(f"{str(archive)!r} holds over {MAX_UNPACKED >> 20} MiB once decompressed: not a run archive")
         with tarfile.open(fileobj=io.BytesIO(raw), mode='r:') as tar:
             for m in tar.getmembers():
-                p = Path(m.name); run = runs.setdefault(p.parent.as_posix(), {})
-                if not m.isfile() or p.is_absolute() or '..' in p.parts or p.name not in PACKED or len(p.parts) < 2 or p.name in run:
-                    raise ConfigError(f"{str(archive)!r} is not a run archive: it holds {m.name!r}" + (' twice' if p.name in run else ''))
-                run[p.name] = tar.extractfile(m).read()
+                p = Path(m.name)
+                mask = p.parent.name == RunFiles.MASKS and FINAL_MASK.fullmatch(p.name) and len(p.parts) > 2
+                run = runs.setdefault((p.parent.parent if mask else p.parent).as_posix(), {})
+                key = f"{RunFiles.MASKS}/{p.name}" if mask else p.name
+                if not m.isfile() or p.is_absolute() or '..' in p.parts or not (mask or p.name in PACKED) or len(p.parts) < 2 or key in run:
+                    raise ConfigError(f"{str(archive)!r} is not a run archive: it holds {m.name!r}" + (' twice' if key in run else ''))
+                run[key] = tar.extractfile(m).read()
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e: raise ConfigError(f"{str(archive)!r} is not a readable .tar.gz: {first_line(e)}") from None
     with tempfile.TemporaryDirectory() as tmp:
         for i, (rel, files) in enumerate(runs.items()):
@@ -96,7 +111,7 @@ def unpack_runs(archive:str|Path, folder:str|Path) -> dict:
         except RunBusyError: done['busy'].append(rel); continue
         try:
             if _finished_here(here): done['kept'].append(rel); continue       # finished while we waited for the lock
-            for name in PACKED:                                                 # the result last: finished once complete
+            for name in [*(set(files) - set(PACKED)), *PACKED]:              # masks first, the result last: finished once complete
                 atomic_write(here/name, lambda tmp: Path(tmp).write_bytes(files[name]))
         finally: lock.release()
         done['unpacked'].append(rel)
