@@ -11,7 +11,7 @@ import argparse, json, math, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from unilth_nb.statistics import compare, primary_pairs, verdict_interval, verdict_markdown, md_table, min_seeds, mean_ci
+from unilth_nb.statistics import compare, primary_pairs, verdict_interval, verdict_markdown, md_table, min_seeds, mean_ci, sentences_of, summarize, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 RES = ROOT/'nbs'/'results'
@@ -56,6 +56,8 @@ def comparison(folder='compare', title='The comparison'):
     few = {sp: sorted(runs[runs.target_sparsity == sp].preset.unique()) for sp, k in counts.items() if k < most}
     note = ''.join(f" At sparsity {sp:g} only {len(ps)} of the {most} presets ran ({', '.join(ps)}): its column ranks those alone." for sp, ps in few.items())
     prim = compare(runs, primary_pairs(runs, 'unilth', ('lth',), BASELINES), MARGIN, bootstrap=False)
+    if folder == 'compare':                  # the comparison notebook's sentences, recomputed from the published runs: the files agree with the code
+        assert verdicts(summarize(runs), runs, versus=('lth',), baselines=BASELINES) == info['verdicts'], 'the recomputed sentences differ from the published ones'
     dense_tab, fams = _against_dense(runs)
     match = {sp: f.index[f.verdict == 'equivalent'].tolist() for sp, f in fams.items()}
     below = {sp: int((f.verdict == 'worse').sum()) for sp, f in fams.items()}
@@ -86,7 +88,9 @@ def tuning():
 
 def equal_cost():
     info = _json(RES/'compare'/'results.json')['equal_budget']; eb = pd.read_csv(RES/'compare'/'equal_budget.csv')
-    c = compare(eb, [(d['sparsity'], d['preset'], d['versus']) for d in info['says']], MARGIN, bootstrap=False)
+    c = compare(eb, [(d['sparsity'], d['preset'], d['versus']) for d in info['says']], MARGIN)   # with the bootstrap: the published sentences, recomputed
+    said = sentences_of(eb, c)
+    assert [said[d['sparsity'], d['preset'], d['versus']] for d in info['says']] == [d['sentence'] for d in info['says']], 'the equal-cost sentences differ from the published ones'
     what = {(d['preset'], d['versus']): d['what'] for d in info['says']}
     m, n = len(c), int(c.n.max())
     t_side = c[(c.lo * c.hi > 0)]
@@ -97,7 +101,8 @@ def equal_cost():
                         f"comparisons on {n} seeds; with {n} seeds a family can carry at most {max(k for k in range(1, 64) if min_seeds(k) <= n)}, so no "
                         f"verdict here can be resolved (it takes {min_seeds(m)} seeds)." + (f" The grid runs these rows pair with were recomputed: {r['identical']} of "
                         f"{r['published']} came out identical to the published ones." if r else ''),
-                        f"Exploratory, unadjusted: in {len(t_side)} of the {m} the 95% t interval excludes 0. The costs are the FLOPs ledger's; the "
+                        f"Exploratory, unadjusted: in {len(t_side)} of the {m} the 95% t interval excludes 0. The long sentence of each comparison, "
+                        "recomputed here from the runs and checked against the published one, is in `results.json` (`equal_budget.says`). The costs are the FLOPs ledger's; the "
                         "comparison's files take the same figures for the runs both hold.",
                         md_table(['sparsity', 'comparison', 'verdict', 'difference, points [adjusted interval]'], rows)])
 
@@ -158,11 +163,13 @@ def overlap():
 def landscape():
     an = _json(RES/'analysis'/'results.json'); ls, p = an['landscape'], an['parameters']['landscape']
     pngs = [f"![the landscape](../results/analysis/{Path(f).name})" for f in ls['files'] if f.endswith('.png') and (RES/'analysis'/Path(f).name).is_file()]
+    own = ls.get('plane_of', 'unilth')
+    rows = [[n, 'its init, stage-1 point and final ticket span the plane' if n == own else 'projected on the plane'] for n in sorted(ls['distance'] | {own: 0})]
     return '\n\n'.join(["# The loss landscape", f"Seed {p['seed']}, sparsity {p['sparsity']:g}, a {p['resolution']}x{p['resolution']} grid: training and "
-                        "validation loss on the plane through UniLTH's init, its stage-1 point and its final ticket, with the trajectories of "
-                        f"{', '.join(sorted(ls['distance']))} projected on it. The plane is built from UniLTH's own points, so how far each "
-                        "trajectory leaves it favours UniLTH by construction; this page reports no distance, only the picture, which shows "
-                        "where the other methods' projections run.", *pngs])
+                        f"validation loss on the plane through {own}'s init, its stage-1 point and its final ticket, with the other trajectories "
+                        f"projected on it. The plane is built from {own}'s own points, so how far each trajectory leaves it favours {own} by "
+                        "construction; this page reports no distance, only the picture, which shows where the other methods' projections run.",
+                        md_table(['trajectory', 'on the plane'], rows), *pngs])
 
 def es_vs_l2():
     e = _json(RES/'es_vs_l2'/'results.json'); c = pd.DataFrame(e['comparisons']); m = e['parameters']['margin']
