@@ -25,7 +25,7 @@ def _add_study(sub):
     s = sub.add_parser('study', help='run a pre-registered study (tuning, test grid, verdicts) from its YAML file',
                        description='Check the pre-registration FILE, tune its labels on the tuning seeds, lock --out to its hash, run the '
                                    'test grid and print one verdict per comparison; resumable: rerun to go on.')
-    s.add_argument('file', help='the pre-registration (YAML; see nbs/24b_study.ipynb)')
+    s.add_argument('file', help='the pre-registration (YAML; see nbs/24b_prereg.ipynb)')
     s.add_argument('--out', default=None, help="the study's folder (default: runs/study/<the file's name>)")
     s.add_argument('--workers', type=int, default=1, help='runs at a time (default: 1)')
     s.add_argument('--tune-only', dest='tune_only', action='store_true', help='stop after the tuning (no test run, no lock)')
