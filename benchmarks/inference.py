@@ -3,7 +3,8 @@ with a mask multiplied in on every call (torch.nn.utils.prune's reparametrisatio
 linear layers as CSR products, pruned convolutions as im2col + CSR products: the best PyTorch offers for sparse
 convolutions on a CPU), at sparsities 0.5-0.99 (magnitude, per layer, of each model's default prunable set: every
 conv/linear weight but the first and the last), batch 1 and 256, for mlp, cnn1d and resnet20. Prints seconds and
-ratios to dense (below 1: faster than dense) and writes them with the machine's name; a timing test it is not.
+ratios to dense (below 1: faster than dense) and writes them with the machine's name; a ratio within the spread of the
+dense network's own timings (the same computation at every sparsity) is reported as the same. A timing test it is not.
 
     python benchmarks/inference.py [--out nbs/results/inference] [--min-time 0.5] [--threads N]
 """
@@ -38,6 +39,16 @@ def seconds(model, x, min_time) -> float:
     with torch.no_grad(): model(x)                                              # warm-up
     return Timer('with torch.no_grad(): model(x)', globals={'model': model, 'x': x, 'torch': torch}).blocked_autorange(min_run_time=min_time).median
 
+def add_noise(rows):
+    "Each row's `noise`: the largest over the smallest timing of the dense network of its model and batch, which computes the same at every sparsity."
+    for r in rows:
+        d = [q['dense_s'] for q in rows if q['model'] == r['model'] and q['batch'] == r['batch']]
+        r['noise'] = max(d) / min(d)
+
+def said(r, key) -> str:
+    "A ratio to dense, or 'same' where it lies within the row's noise band."
+    return f"{r[key]:.2f}" if (r[key] > r['noise'] or r[key] < 1 / r['noise']) else f"same (noise {r['noise']:.2f}x)"
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default='nbs/results/inference'); ap.add_argument('--min-time', type=float, default=0.5); ap.add_argument('--threads', type=int, default=None)
@@ -54,12 +65,15 @@ def main():
                              'masked_ratio': t['masked'] / t['dense'], 'sparse_ratio': t['sparse'] / t['dense']})
                 r = rows[-1]
                 print(f"{name:9s} sparsity {sp:<5g} batch {b:<4d} dense {1e3 * t['dense']:8.3f} ms   masked {r['masked_ratio']:5.2f}x   sparse {r['sparse_ratio']:6.2f}x", flush=True)
+    add_noise(rows)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     res = {'machine': machine(), 'date': time.strftime('%Y-%m-%d'), 'min_run_time_s': a.min_time, 'seconds': time.time() - t0, 'rows': rows}
     (out/'results.json').write_text(json.dumps(res, indent=1))
     lines = [f"Inference on {res['machine']} ({res['date']}): one forward pass, median of torch.utils.benchmark; time relative to the dense network "
              "(below 1: faster).", '', '| model | sparsity | batch | dense ms | masked (x dense) | sparse (x dense) |', '| --- | --- | --- | --- | --- | --- |']
-    lines += [f"| {r['model']} | {r['sparsity']:g} | {r['batch']} | {1e3 * r['dense_s']:.3f} | {r['masked_ratio']:.2f} | {r['sparse_ratio']:.2f} |" for r in rows]
+    lines[0] += (" A ratio within the noise of its model and batch (the spread of the dense network's timings over the sparsities: the same "
+                 "computation each time) is written 'same'.")
+    lines += [f"| {r['model']} | {r['sparsity']:g} | {r['batch']} | {1e3 * r['dense_s']:.3f} | {said(r, 'masked_ratio')} | {said(r, 'sparse_ratio')} |" for r in rows]
     (out/'inference.md').write_text('\n'.join(lines) + '\n')
     print(f"written {out/'results.json'} and {out/'inference.md'} ({res['seconds']:.0f} s)")
 

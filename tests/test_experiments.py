@@ -58,9 +58,26 @@ def test_analysis_notebook_runs_every_analysis_on_a_grid(tmp_path):
     assert {r['source'] for r in res['controls']['table']} == {'lth', 'snip'} and res['controls']['ran'] == 12
     assert {(r['preset'], str(r['k'])) for r in res['instability']['table']} >= {('dense', '0'), ('lth', '36'), ('unilth', 'stage1')}
     assert any(r['preset'] == 'lth' and r['ticket'].startswith('round') and r['sparsity'] < 0.85 for r in res['instability']['table'])   # a ticket of LTH's earlier rounds
-    assert set(res['landscape']['distance']) == {'unilth', 'lth', 'dlth'} and set(res['seconds']) == {'overlap', 'controls', 'instability', 'landscape'}
+    assert res['landscape']['plane_of'] == 'unilth' and set(res['landscape']['distance']) == {'lth', 'dlth'}   # the plane's own run: no distance and set(res['seconds']) == {'overlap', 'controls', 'instability', 'landscape'}
     after = {str(p): p.stat().st_mtime_ns for p in runs.rglob('*') if p.is_file() and str(p) in before}
     assert after == before                                                # the grid's runs are read, never written (the controls are new folders beside them)
+
+def test_reproduce_notebook_checks_this_machine_against_the_published_seeds(tmp_path):
+    pub = tmp_path/'published'; pub.mkdir()                # a published study of two presets, from the real one's settings and runs
+    real = json.loads((ROOT/'nbs'/'results'/'compare'/'results.json').read_text())
+    runs = [r for r in real['runs'] if (r['preset'], r['target_sparsity']) in {('dense', 0.0), ('unilth', 0.9)}]
+    (pub/'results.json').write_text(json.dumps({'parameters': real['parameters'], 'tuning': real['tuning'], 'runs': runs}))
+    out, res = execute('reproduce', tmp_path, published=str(pub), presets=['dense', 'unilth'], seeds=[0, 1], budget=TINY, device='cpu', workers=2)
+    rows = {r['preset']: r for r in res['rows']}
+    assert set(rows) == {'dense', 'unilth'} and all(r['seeds'] == 2 and r['published_seeds'] == 10 and r['lo'] < r['published'] < r['hi'] for r in rows.values())
+    assert all(r['word'] == ('reproduces' if r['lo'] <= r['here'] <= r['hi'] else 'differs') for r in rows.values())
+    assert all(r['word'] == 'differs' and r['identical'] == 0 for r in rows.values())      # three epochs are not the published runs
+    text = (out/'reproduce.txt').read_text()
+    assert len(text.splitlines()) <= 20 and 'No comparison between presets is stated' in text and 'Budget overridden' in text
+    assert not any(w in text for w in ('better', 'worse', 'significant'))                # no verdict two seeds cannot carry
+    assert (out/'reproduce.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    with pytest.raises(pm.PapermillExecutionError, match='not in the published study'):
+        execute('reproduce', tmp_path, published=str(pub), presets=['lth'], seeds=[0], budget=TINY, device='cpu')
 
 def test_compare_notebook_stays_within_its_bounds(tmp_path):
     sps, seeds, presets = [0.5, 0.9], [0], PRESETS6 + ['snip', 'rigl']
@@ -72,6 +89,7 @@ def test_compare_notebook_stays_within_its_bounds(tmp_path):
     assert all(abs(r['sparsity'] - 0.9) <= 1e-3 for r in controls.values())
     assert len(res['runs']) == 1 + (len(presets) - 1) * len(sps)          # the grid's table holds the grid's runs, not the controls
     assert 'verdicts' in res and 'ticket_test' in res
+    assert res['primary'] and {r['verdict'] for r in res['primary']} == {'not resolved'}    # one seed: the one verdict resolves nothing
     found = {(f['preset'], f['versus'], f['target_sparsity']): f['finding'] for f in res['findings']}
     assert found[('snip', 'random_scratch', 0.9)] == 'not resolved' and ('snip/shuffle', 'snip', 0.9) in found   # one seed resolves nothing
     for f in ('compare.ipynb', 'results.csv', 'table.md', 'accuracy_vs_sparsity.png', 'curves.png'):
@@ -199,7 +217,7 @@ def test_sparse_init_notebook_rescales_and_measures_the_start(tmp_path):
         execute('sparse_init', tmp_path/'late', presets=['lth'], sparse_inits=['none'], sparsities=[0.9], seeds=[0], settings_from='', grid_results='', workers=1)
     assert 'lth: not sparse from the start of training' in str(e.value)
 
-@pytest.mark.parametrize('name', ['compare', 'ablation', 'lrr', 'sparse_init'])
+@pytest.mark.parametrize('name', ['compare', 'ablation', 'lrr', 'sparse_init', 'reproduce'])
 def test_parameters_tag_survives_nbdev_clean(name, tmp_path):
     copy = tmp_path/f'{name}.ipynb'; shutil.copy(NB/f'{name}.ipynb', copy)
     subprocess.run([str(BIN/'nbdev_clean'), '--fname', str(copy)], cwd=ROOT, check=True, capture_output=True)

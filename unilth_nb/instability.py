@@ -114,10 +114,14 @@ def instability(run:str|Path, k:int|str, bn:str='trained', points:int=30, out:st
 
 # %% ../nbs/34_instability.ipynb #078c9bde
 def instability_table(units:list) -> pd.DataFrame:
-    "Mean barrier (points of error) over the seeds, with its 95% interval, per preset, sparsity, ticket (the final one or a round's, at its mean sparsity) and k."
+    "Mean barrier (points of error) over the seeds, with its 95% interval, per preset, sparsity, ticket (the final one or a round's, at its mean sparsity) and k; stage 1's rewind point once per seed, as the dense network it is."
     df = pd.DataFrame(units).assign(k=lambda d: d.k.astype(str))
     df['ticket'] = [f"round {int(c)}" if c == c and c is not None else 'final' for c in df.get('cycle', pd.Series([None] * len(df)))]
     df['sparsity'] = df['sparsity'].fillna(df.target_sparsity) if 'sparsity' in df else df.target_sparsity   # units cached before they recorded it
+    st = df.k == 'stage1'          # stage 1's rewind point trains the dense network (no mask, no penalty): one network per seed, whatever the run's sparsity
+    df.loc[st, ['target_sparsity', 'sparsity']] = 0.0
+    df.loc[st, 'ticket'] = 'dense, at the rewind point'
+    df = df[~(st & df.duplicated(['preset', 'seed', 'k', 'step']))]
     rows = [dict(preset=p, target_sparsity=sp, ticket=t, sparsity=float(g.sparsity.mean()), k=k, step=int(g.step.mean()), seeds=len(g),
                  **dict(zip(('barrier', 'lo', 'hi'), (100 * v for v in mean_ci(g.barrier)))))
             for (p, sp, t, k), g in df.groupby(['preset', 'target_sparsity', 'ticket', 'k'], sort=False)]

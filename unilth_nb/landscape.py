@@ -99,8 +99,9 @@ def landscape(configs:list, resolution:int=25, span:float=0.5, ax=None) -> dict:
     ax = ax or plt.subplots(figsize=(7.5, 5.5))[1]
     _draw(ax, plane, surf, runs)
     ax.set_title(f"seed {configs[0].seed}: {', '.join(runs)} at sparsity {configs[0].sparsity:g}"); ax.figure.tight_layout()
-    far = {n: max(plane.coords(w)[2] for w in t['points']) for n, t in runs.items()}
-    return {'plane': plane, 'surface': surf, 'runs': runs, 'distance': far, 'ax': ax}
+    # the plane holds three points of the first run, so its distance from it is small by construction: only the others' are reported
+    far = {n: max(plane.coords(w)[2] for w in t['points']) for n, t in runs.items() if n != configs[0].preset}
+    return {'plane': plane, 'plane_of': configs[0].preset, 'surface': surf, 'runs': runs, 'distance': far, 'ax': ax}
 
 # %% ../nbs/35_landscape.ipynb #02254a07
 def analyze_landscape(folder, seed:int=0, sparsity:float=0.9, presets=('unilth', 'lth', 'dlth'), resolution:int=25, span:float=0.5, out=None) -> dict:
