@@ -176,6 +176,11 @@ study-pilot: install-run
 study-power: install-run
 	UNILTH_QUIET=1 $(BIN)/papermill nbs/experiments/study_power.ipynb runs/study_power.ipynb --cwd . -k python3 --no-progress-bar --log-output
 
+# the study's verdicts, tuning and results into nbs/results/study/, where the README and the docs read them (then make readme)
+publish-study: install
+	@test -f $(STUDY)/results.json || { echo "no $(STUDY)/results.json: the study has not finished ('make study' first)"; exit 1; }
+	mkdir -p nbs/results/study && cp $(STUDY)/results.json $(STUDY)/tuning.json $(STUDY)/verdicts.md nbs/results/study/
+
 # the study's masks (its ticket controls read them) and its lock travel with its pack: a study resumed elsewhere still refuses a changed pre-registration
 pack-study: install
 	$(BIN)/python -m unilth_nb pack --masks $(STUDY) $(PACKS)/study.tar.gz
