@@ -214,12 +214,24 @@ def sparse_init():
                         "each method from the init as drawn and rescaled to each unit's kept fan-in.", md_table(list(t.columns), t.astype(str).values.tolist()),
                         _fig('sparse_init', 'sparse_init.png', 'sparse init')])
 
+def study():
+    res = _json(RES/'study'/'results.json'); v = pd.DataFrame(res.get('verdicts', []))
+    out = ["# The pre-registered study", f"The pre-registration `{res.get('prereg', {}).get('path', '')}` (hash `{str(res.get('prereg', {}).get('hash', ''))[:12]}`), "
+           f"margin ±{100 * res.get('margin', MARGIN):g} points; each comparison's verdict belongs to its family (the sign-flip test, Bonferroni within it, per network and sparsity), "
+           "beside the interval of the test that gave it."]
+    if not len(v): return '\n\n'.join(out + ["Its results hold no verdicts yet."])
+    ci = lambda r: f"{100 * r['diff']:+.1f} [{100 * r.adj_lo:+.1f}, {100 * r.adj_hi:+.1f}]" if np.isfinite(r.adj_lo) else f"{100 * r['diff']:+.1f} (no interval)"
+    for fam, g in v.groupby('family', sort=False):
+        out += [f"## {fam}", md_table(['network', 'sparsity', 'comparison', 'verdict', 'difference, points [adjusted interval]', 'seeds'],
+                                      [[r.network, f"{r.sparsity:g}", r.comparison, r.verdict, ci(r), int(r.n)] for _, r in g.iterrows()])]
+    return '\n\n'.join(out)
+
 PAGES = {'comparison': comparison, 'tuning': tuning, 'equal_cost': equal_cost, 'parts': parts, 'controls': controls, 'instability': instability,
-         'overlap': overlap, 'landscape': landscape, 'es_vs_l2': es_vs_l2, 'inference': inference, 'nm': nm, 'hard': hard, 'sparse_init': sparse_init}
+         'overlap': overlap, 'landscape': landscape, 'es_vs_l2': es_vs_l2, 'inference': inference, 'nm': nm, 'hard': hard, 'sparse_init': sparse_init, 'study': study}
 
 NEEDS = {'comparison': ('compare',), 'tuning': ('compare',), 'equal_cost': ('compare',), 'parts': ('ablation',), 'controls': ('compare', 'analysis'),
          'instability': ('analysis',), 'overlap': ('analysis',), 'landscape': ('analysis',), 'es_vs_l2': ('es_vs_l2',), 'inference': ('inference',),
-         'nm': ('nm',), 'hard': ('compare-hard',), 'sparse_init': ('sparse_init',)}      # the published folders each page reads
+         'nm': ('nm',), 'hard': ('compare-hard',), 'sparse_init': ('sparse_init',), 'study': ('study',)}      # the published folders each page reads
 
 def pages() -> dict:
     "{name: markdown} for every page whose published files exist."
