@@ -268,7 +268,9 @@ def _diff(r, w:str, name:str) -> str:
 def table_markdown(summary, baseline:str='lth', margin:float=0.005) -> str:
     "Presets x sparsities: mean test accuracy [95% CI] (%), mean epochs, marks; then the paired differences against `baseline` and the highest mean."
     sps = sorted(summary[summary.target_sparsity > 0].target_sparsity.unique())
-    head = ['| preset | ' + ' | '.join(f'sparsity {s:g}' for s in sps) + ' |', '| --- |' + ' --- |' * len(sps)]
+    ran = summary[summary.target_sparsity > 0].groupby('target_sparsity').preset.nunique()
+    few = lambda s: f" ({ran[s]} of {ran.max()} presets)" if ran[s] < ran.max() else ''     # a column where fewer presets ran is ranked among them
+    head = ['| preset | ' + ' | '.join(f'sparsity {s:g}{few(s)}' for s in sps) + ' |', '| --- |' + ' --- |' * len(sps)]
     lines, diffs = list(head), list(head)
     ns = {s: int(summary[summary.target_sparsity == s].n.max()) for s in sps}
     for p in summary.preset.unique():
