@@ -202,3 +202,24 @@ def test_check_lists_what_a_crashed_sweep_left(reference, tmp_path):
     assert any(l.startswith('resumable') and l.split()[1].startswith('k/') for l in lines)
     assert any(l.startswith('in progress') and f'pid {holder.pid}' in l for l in lines)
     assert lines[-1].startswith(f'{len(lines) - 1} run folder(s):')
+
+def test_the_store_keeps_what_the_events_carry_in_the_files_of_the_contract(tmp_path):
+    "The pipeline reports `RunEvent`s, the store keeps them: the same file names, and a checkpoint's keys in the same order."
+    from unilth_nb.all import RunEvent, RunStore, TicketPipeline, make_config, run_dir, load_checkpoint
+    c = make_config('unidlth', model='mlp', sparsity=0.8, train_epochs=3, finetune=1, ramp='1ep', stabilize='1ep',
+                    patience=1, cycles=2, device='cpu', log_test=False)
+    store = RunStore(run_dir(c, tmp_path))
+    told = []
+    def report(event: RunEvent):
+        told.append(event.name)
+        RunStore.report(store, event)
+    store.report = report
+    pipe = TicketPipeline(c, store, progress=False)
+    store.start(pipe)
+    store.write_result(pipe.run())
+    assert sorted(str(p.relative_to(store.folder)) for p in store.folder.rglob('*') if p.is_file()) == sorted([
+        'checkpoint.pt', 'checkpoint.prev.pt', 'config.json', 'masks/cycle_1.pt', 'masks/cycle_2.pt', 'masks/ticket.pt',
+        'metrics.csv', 'result.json', 'stage1_rewind.pt'])
+    assert list(load_checkpoint(store.checkpoint, c)) == ['format', 'version', 'config', 'controller', 'model', 'optimizer',
+                                                          'rng', 'data_epoch', 'n_rows', 'seconds', 'scaler']
+    assert told.count('checkpoint') == len(store.read_metrics()) + 1 and told.count('prune') == 2

@@ -35,3 +35,27 @@ def test_notebooks_are_named_after_their_modules():
     for nb in NOTEBOOKS:
         m = re.search(r'#\| default_exp (\w+)', '\n'.join(code_cells(nb)))
         if m: assert nb.stem.split('_', 1)[1] == m.group(1).strip('_'), (nb.name, m.group(1))
+
+def attributes(tree: ast.AST, on=None) -> set:
+    "The attribute names read in `tree` (`on`: only those read on a name in `on`, or on an attribute named so)."
+    def base(n): return n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else None
+    return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and (on is None or base(n.value) in on)}
+
+def pipeline_names(tree: ast.AST) -> set:
+    "The names holding a pipeline in `tree` (a function): parameters called `pipeline`, names bound to `TicketPipeline(...)`."
+    made = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+            and getattr(n.value.func, 'id', None) == 'TicketPipeline' for t in n.targets if isinstance(t, ast.Name)}
+    return made | {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg) and n.arg == 'pipeline'}
+
+def test_the_store_keeps_what_the_pipeline_reports_and_reads_nothing_of_it():
+    """The pipeline tells its store what to keep through one call, `store.report(RunEvent)`; the store reads neither the
+    controller nor the pipeline's model, rows or state, and uses a pipeline only as any caller does (issue 38)."""
+    store = ast.parse((ROOT/'unilth_nb'/'store.py').read_text())
+    internals = {'ctl', 'controller', 'model', 'optimizer', 'state_dict', 'net', 'scaler', 'milestone'}
+    assert not attributes(store) & internals, attributes(store) & internals
+    assert not [n.module for n in ast.walk(store) if isinstance(n, ast.ImportFrom) and n.module == 'controller']
+    functions = [f for f in ast.walk(store) if isinstance(f, ast.FunctionDef) and pipeline_names(f)]
+    used = {f.name: attributes(f, on=pipeline_names(f)) for f in functions}
+    assert functions and all(u <= {'cfg', 'load_state_dict', 'run'} for u in used.values()), used
+    pipeline = ast.parse((ROOT/'unilth_nb'/'pipeline.py').read_text())
+    assert attributes(pipeline, on={'store'}) <= {'report', 'folder'}, attributes(pipeline, on={'store'})

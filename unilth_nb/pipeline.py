@@ -12,6 +12,8 @@ from fastcore.basics import patch
 from .core import ConfigError, seed_everything, get_device, get_rng_state, set_rng_state, moved_names, make_generator
 from .data import get_data, Data
 from .models import get_model, check_model_input, dense_flops
+from .masks import Mask
+from .early_stopping import clone_state
 from .training import make_optimizer, train_epoch, evaluate, progress_bar, resolve_execution, make_scaler
 from .config import TicketConfig, Bound, bind_objects, fitted
 from .plan import make_plan, Plan
@@ -21,7 +23,7 @@ from .distributed import (world_size, is_main, rank as dist_rank, rank_device, S
                                    broadcast_value, mean_value, barrier, check_ranks_agree, broadcast_buffers)
 
 # %% auto #0
-__all__ = ['pack_bits', 'RunResult', 'tensorboard_enabled', 'TensorBoardLog', 'TicketPipeline', 'plan_run']
+__all__ = ['pack_bits', 'RunResult', 'tensorboard_enabled', 'TensorBoardLog', 'RunEvent', 'TicketPipeline', 'plan_run']
 
 # %% ../nbs/12_pipeline.ipynb #11ddfabe
 def pack_bits(b) -> str:
@@ -104,6 +106,17 @@ class TensorBoardLog:
     def text(self, message:str, step:int): self.writer.add_text('events', message, step)
     def flush(self): self.writer.flush()
     def close(self): self.writer.close()
+
+# %% ../nbs/12_pipeline.ipynb #f1b5534c
+@dataclass(frozen=True)
+class RunEvent:
+    "What the pipeline tells its store, with the data to keep: the store reads nothing else of the run."
+    name: str                                   # 'ticket', 'prune', 'stage1', 'rewind' (the controller's), 'checkpoint'
+    cycle: int = 0                              # the prune step the run is in
+    mask: Mask|None = None                      # 'ticket': the random ticket; 'prune': the mask after prune `cycle`
+    weights: dict|None = None                   # 'stage1': a copy of the weights stage 1 rewound to
+    rows: list = field(default_factory=list)    # 'checkpoint': every metrics row so far
+    state: dict|None = None                     # 'checkpoint': what checkpoint.pt holds (the config, `state_dict()`)
 
 # %% ../nbs/12_pipeline.ipynb #99bb8263
 class TicketPipeline:
@@ -209,9 +222,11 @@ class TicketPipeline:
         return self.result()
 
     def _saved(self, event:str, ctl:TicketController):
-        "The controller's milestones (the random ticket, each prune, the end of stage 1): to the store, and a prune to TensorBoard."
-        if self.store is not None: self.store.milestone(event, self)
-        if event == 'prune' and self._tb is not None: self._tb.text(f"epoch {ctl.state.epoch}: prune {ctl.state.cycle}, sparsity {ctl.mask.sparsity():.4f}", ctl.state.epoch)
+        "The controller's events (the random ticket, each prune, the end of stage 1): to the store with their data."
+        if self.store is not None: self.store.report(self._event(event))
+        if event == 'prune' and self._tb is not None:                # and a prune to TensorBoard
+            st = ctl.state
+            self._tb.text(f"epoch {st.epoch}: prune {st.cycle}, sparsity {ctl.mask.sparsity():.4f}", st.epoch)
 
 # %% ../nbs/12_pipeline.ipynb #8f0be5dd
 @patch
@@ -235,10 +250,20 @@ def _epoch(self:TicketPipeline) -> dict:
     return r
 
 @patch
+def _event(self:TicketPipeline, name:str) -> RunEvent:
+    "The controller's event `name` with its data: the random ticket, a prune's mask, or the weights stage 1 rewound to."
+    st = self.ctl.state
+    mask = {'ticket': st.ticket, 'prune': st.mask}.get(name)
+    weights = clone_state(self.model.state_dict()) if name == 'stage1' else None
+    return RunEvent(name, cycle=st.cycle, mask=mask, weights=weights)
+
+@patch
 def _checkpoint(self:TicketPipeline):
-    "After the start and each epoch: TensorBoard's events flushed (none of a saved epoch can be lost), then the store (if any) saves the pipeline."
+    "After the start and each epoch: TensorBoard's events flushed (none of a saved epoch is lost), then a checkpoint."
     if self._tb is not None: self._tb.flush()
-    if self.store is not None: self.store.save(self)
+    if self.store is None: return
+    state = {'config': self.cfg.canonical(), **self.state_dict()}
+    self.store.report(RunEvent('checkpoint', cycle=self.ctl.state.cycle, rows=list(self.rows), state=state))
 
 @patch
 def result(self:TicketPipeline) -> RunResult:

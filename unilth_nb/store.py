@@ -10,9 +10,8 @@ from pathlib import Path
 import torch, torch.nn as nn
 from .core import (ConfigError, RunBusyError, warn, first_line, write_error, save_json, save_torch)
 from .training import MetricsLog
-from .early_stopping import clone_state
 from .config import TicketConfig, Bound, bind_objects, identity, config_hash
-from .pipeline import TicketPipeline, RunResult
+from .pipeline import TicketPipeline, RunResult, RunEvent
 from .masks import Mask
 from .distributed import init_distributed, is_main, broadcast_object, barrier
 
@@ -154,20 +153,20 @@ class RunStore(RunFiles):
         "The rows of `metrics.csv` (numbers parsed)."
         return MetricsLog.from_csv(self.metrics).rows
 
-    def milestone(self, event:str, pipeline):
-        "Keep a milestone of the controller: the random ticket, the mask after a prune, the weights stage 1 rewound to."
-        ctl = pipeline.ctl
-        if event == 'ticket': ctl.state.ticket.save(self.ticket)
-        elif event == 'prune': ctl.mask.save(self.mask(ctl.state.cycle))
-        elif event == 'stage1': save_torch(clone_state(pipeline.model.state_dict()), self.stage1_rewind)
+    def report(self, event:RunEvent):
+        "Keep what the pipeline reports: a checkpoint, the random ticket, a prune's mask, the weights stage 1 ended at."
+        if event.name == 'checkpoint': self.save_checkpoint(event.rows, event.state)
+        elif event.name == 'ticket': event.mask.save(self.ticket)
+        elif event.name == 'prune': event.mask.save(self.mask(event.cycle))
+        elif event.name == 'stage1': save_torch(event.weights, self.stage1_rewind)
 
-    def save(self, pipeline):
-        "Append the new metrics rows to `metrics.csv`, keep the last checkpoint as `checkpoint.prev.pt`, write the pipeline's state atomically."
-        if self.rows_written < len(pipeline.rows):
-            MetricsLog(pipeline.rows).to_csv(self.metrics, start=self.rows_written); self.rows_written = len(pipeline.rows)
-        ck = {'format': CHECKPOINT_FORMAT, 'version': CHECKPOINT_VERSION, 'config': pipeline.cfg.canonical(), **pipeline.state_dict()}
+    def save_checkpoint(self, rows:list, state:dict):
+        "Append the rows not yet in `metrics.csv`, keep the last checkpoint as `checkpoint.prev.pt`, write `state`."
+        if self.rows_written < len(rows):
+            MetricsLog(rows).to_csv(self.metrics, start=self.rows_written)
+            self.rows_written = len(rows)
         if self.checkpoint.is_file(): _keep_previous(self.checkpoint, self.previous_checkpoint)
-        save_torch(ck, self.checkpoint)
+        save_torch({'format': CHECKPOINT_FORMAT, 'version': CHECKPOINT_VERSION, **state}, self.checkpoint)
 
     def read_checkpoint(self, path:Path, config:TicketConfig) -> tuple:
         "`(checkpoint, metrics rows)` of `config`'s checkpoint at `path`, checked, its rows in `metrics.csv`; `ValueError` saying what is wrong."
@@ -178,28 +177,31 @@ class RunStore(RunFiles):
         if len(rows) < ck['n_rows']: raise ValueError(f"metrics.csv holds {len(rows)} rows, the checkpoint counts {ck['n_rows']}")
         return ck, rows
 
-    def resume(self, pipeline) -> Path|None:
-        "Load `checkpoint.pt`, else `checkpoint.prev.pt` (a bad one is moved aside) into `pipeline`, `metrics.csv` cut back to its rows; the path, or None (start anew)."
+    def resume(self, config:TicketConfig) -> tuple:
+        "`(path, checkpoint, rows)` of the last good checkpoint (a bad one moved aside), `metrics.csv` cut to its rows."
         for path in (self.checkpoint, self.previous_checkpoint):
             if not path.is_file(): continue
-            try: ck, rows = self.read_checkpoint(path, pipeline.cfg)
-            except ValueError as e: self.move_aside(path, str(e)); continue
+            try: ck, rows = self.read_checkpoint(path, config)
+            except ValueError as e:
+                self.move_aside(path, str(e))
+                continue
             n = ck['n_rows']
             if n: MetricsLog(rows[:n]).to_csv(self.metrics)      # rows appended after the checkpoint are dropped
             self.rows_written = n
-            pipeline.load_state_dict(ck, rows); return path
-        return None
+            return path, ck, rows[:n]
+        return None, None, []                                    # none: start anew
 
     def start(self, pipeline) -> tuple:
-        "Under the run's lock: `('finished', result)`, else `('resume', path)` after loading the last good checkpoint (`path` None: a fresh start, config.json written)."
+        "Under the run's lock: `('finished', result)`, else `('resume', path)`, the checkpoint loaded into `pipeline`."
         config = pipeline.cfg
         res = self.finished_result(config)
         if res is not None: return 'finished', res
         if self.config.is_file() and not self.same_identity(config):
             raise ConfigError(f"{str(self.folder)!r} holds a run of a different config (hash collision?)")
-        path = self.resume(pipeline)
+        path, ck, rows = self.resume(config)
+        if ck is not None: pipeline.load_state_dict(ck, rows)
         if path is None or not self.config.is_file(): self.write_config(config)
-        return 'resume', str(path) if path is not None else None
+        return 'resume', str(path) if path is not None else None   # None: a fresh start, config.json written
 
 # %% ../nbs/13_store.ipynb #83410efd
 def run(config:TicketConfig, out:str|Path='runs', progress:bool|None=None, model:nn.Module|None=None, data=None, wait:bool=False,
