@@ -35,13 +35,13 @@ def test_events_after_a_crash_and_resume(tmp_path):
     d = run_dir(c, tmp_path)
     store = RunStore(d); pipe = TicketPipeline(c, store, tensorboard=True)
     store.start(pipe)                          # a fresh start: config.json written
-    real = store.save
-    def crashing_save(p):
-        if len(p.rows) == 5:
-            p._tb.flush()                      # the events of epoch 5 reached the disk; its checkpoint never will
+    real = store.report
+    def crashing_report(event):
+        if event.name == 'checkpoint' and len(event.rows) == 5:
+            pipe._tb.flush()                   # the events of epoch 5 reached the disk; its checkpoint never will
             raise KeyboardInterrupt
-        real(p)
-    store.save = crashing_save
+        real(event)
+    store.report = crashing_report
     with pytest.raises(KeyboardInterrupt): pipe.run()
     assert n_rows(d) == 4 and 5 in steps(d)
     r = run(c, tmp_path, tensorboard=True)                                            # resumes from epoch 4
