@@ -27,6 +27,7 @@ from .packs import *
 from .plots import *
 from .engines import *
 from .sweep import *
+from .paired import *
 from .statistics import *
 from .overlap import *
 from .controls import *
@@ -39,6 +40,6 @@ from .prereg import *
 from .study import *
 import importlib as _importlib
 _MODULES = [_importlib.import_module(f'unilth_nb.{m}') for m in ('core', 'masks', 'data', 'images', 'models', 'training', 'regularization',
-            'early_stopping', 'theory', 'config', 'plan', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'packs', 'plots', 'engines', 'sweep', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export', 'flops',
+            'early_stopping', 'theory', 'config', 'plan', 'criteria', 'scores', 'sparse_training', 'controller', 'pipeline', 'store', 'packs', 'plots', 'engines', 'sweep', 'paired', 'statistics', 'overlap', 'controls', 'instability', 'landscape', 'export', 'flops',
             'power', 'prereg', 'study')]
 __all__ = [name for module in _MODULES for name in module.__all__]   # what a user imports; the CLI, torchrun's helpers and the Lightning callback (an extra) by name

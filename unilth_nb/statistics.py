@@ -12,13 +12,13 @@ from .core import save_json, atomic_write
 from .flops import run_costs
 from .store import finished_runs, read_run
 from .plots import plot_run
+from .paired import *
+from .paired import _no_spread, _flip_p
 
 # %% auto #0
-__all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'mean_ci', 'paired_diff', 'holm', 'paired_test', 'smallest_p', 'min_seeds',
-           'verdict_of', 'flip_interval', 'verdict_word', 'unpack_correct', 'crossed_bootstrap', 'compare', 'summarize',
-           'table_markdown', 'primary_pairs', 'sentence', 'sentences_of', 'family_sentences', 'paired_sentence',
-           'verdicts', 'finding_of', 'findings', 'verdict_interval', 'md_table', 'verdict_markdown',
-           'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
+__all__ = ['COST_COLUMNS', 'MARKS', 'collect', 'compare', 'summarize', 'table_markdown', 'primary_pairs', 'sentence',
+           'sentences_of', 'family_sentences', 'paired_sentence', 'verdicts', 'finding_of', 'findings',
+           'verdict_interval', 'md_table', 'verdict_markdown', 'plot_accuracy_vs_sparsity', 'plot_curves', 'report']
 
 # %% ../nbs/24_statistics.ipynb #5e6c3aa1
 def _label(r) -> str:
@@ -48,112 +48,6 @@ def collect(folder:str|Path, names=None):
     df = pd.DataFrame(rows)
     df.attrs['skipped'] = skipped                                   # (run, why) of each run folder left out
     return df
-
-# %% ../nbs/24_statistics.ipynb #09164dae
-def _no_spread(x) -> bool: return float(np.ptp(x)) <= 1e-12      # equal values, up to the rounding of float subtraction
-
-def mean_ci(x, level:float=0.95) -> tuple:
-    "Mean of `x` and its `level` confidence interval (Student's t; NaN bounds for one value or no spread: no interval)."
-    from scipy import stats
-    x = np.asarray(x, dtype=float); m = float(x.mean())
-    if len(x) < 2 or _no_spread(x): return m, math.nan, math.nan
-    lo, hi = stats.t.interval(level, len(x) - 1, loc=m, scale=stats.sem(x))
-    return m, float(lo), float(hi)
-
-def paired_diff(a, b, level:float=0.95) -> tuple:
-    "Mean of the paired differences `a - b` and its `level` confidence interval (paired t; NaN bounds under two pairs or with no spread)."
-    from scipy import stats
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    d = float((a - b).mean())
-    if len(a) < 2 or _no_spread(a - b): return d, math.nan, math.nan
-    ci = stats.ttest_rel(a, b).confidence_interval(level)
-    return d, float(ci.low), float(ci.high)
-
-# %% ../nbs/24_statistics.ipynb #1cf3d3b8
-def holm(p) -> np.ndarray:
-    "Holm's step-down adjustment of the p-values `p` (family-wise error), returned in their order; NaN stays NaN and is not counted."
-    p = np.asarray(p, dtype=float); out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p); q = p[ok]; order = np.argsort(q, kind='stable'); m = len(q)
-    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * q[order]))
-    res = np.empty(m); res[order] = adj; out[ok] = res
-    return out
-
-def _flip_p(d, alternative:str='two-sided') -> float:
-    "The sign-flip permutation test of mean(`d`) against 0 (`scipy.stats.permutation_test`; exact up to 13 values, 9,999 seeded resamples beyond)."
-    from scipy import stats
-    d = np.asarray(d, dtype=float)
-    if np.all(np.abs(d) <= 1e-12): return 1.0                    # no difference at all: every flip gives the same mean
-    r = stats.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis), vectorized=True, permutation_type='samples',
-                               alternative=alternative, n_resamples=9999, random_state=0)
-    return float(r.pvalue)
-
-def paired_test(a, b, margin:float=0.005, level:float=0.95) -> dict:
-    "Paired `a - b`: n, mean, t interval, and sign-flip p-values of a difference, of equivalence within `margin` (TOST) and of non-equivalence."
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float); n = len(d)
-    m, lo, hi = paired_diff(a, b, level) if n else (math.nan,) * 3
-    r = dict(n=n, diff=m, lo=lo, hi=hi, p=math.nan, p_equiv=math.nan, p_nonequiv=math.nan)
-    if n < 2: return r
-    side = margin if m > 0 else -margin                            # outside the margin on the side the mean lies: two-sided at that edge
-    r.update(p=_flip_p(d), p_equiv=max(_flip_p(d + margin, 'greater'), _flip_p(d - margin, 'less')),
-             p_nonequiv=_flip_p(d - side) if abs(m) > margin else 1.0)
-    return r
-
-def smallest_p(n:int) -> float:
-    "The smallest two-sided p-value `_flip_p` can give with `n` pairs: 2/2^n (exact up to 13 pairs), 2/10,000 beyond (its resamples)."
-    return 2 / 2**n if 2**n <= 9999 else 2 / 10000
-
-def min_seeds(m:int, alpha:float=0.05) -> int:
-    "The fewest seeds with which a Holm family of `m` sign-flip tests can reject at all: m x `smallest_p`(n) < `alpha`."
-    return next(n for n in range(2, 64) if m * smallest_p(n) < alpha)
-
-def verdict_of(p:float, diff:float, p_equiv:float, p_nonequiv:float, alpha:float=0.05) -> tuple:
-    "(difference, equivalence) in words from (adjusted) p-values: better / worse / not significant, and equivalent / not equivalent / inconclusive."
-    if p != p: return 'not compared', 'not compared'
-    dv = ('better' if diff > 0 else 'worse') if p < alpha else 'not significant'
-    ev = 'equivalent' if p_equiv < alpha else 'not equivalent' if p_nonequiv < alpha else 'inconclusive'
-    return dv, ev
-
-# %% ../nbs/24_statistics.ipynb #5ce5f765
-def flip_interval(d, level:float=0.95, n_resamples:int=9999, seed:int=0) -> tuple:
-    "The `level` interval that inverts the two-sided sign-flip test of mean(`d`): every shift not rejected (exact up to 13 values; (-inf, inf) where none can be)."
-    d = np.asarray(d, dtype=float); n = len(d)
-    if n < 2: return math.nan, math.nan
-    if 2**n <= n_resamples:                                       # every set of flipped seeds, the empty one (no flip) counted once
-        flips, total, empty = (np.arange(1, 2**n)[:, None] >> np.arange(n)) & 1, 2**n, 0
-    else:                                                         # seeded random flips, the observed arrangement counted as in scipy
-        flips = np.random.default_rng(seed).integers(0, 2, (n_resamples, n)); total = n_resamples + 1
-        empty = int((flips.sum(1) == 0).sum()); flips = flips[flips.sum(1) > 0]
-    means = np.sort(flips @ d / flips.sum(1))                     # a shift δ is kept on the low side while >= K subset means lie at or below it
-    need = math.ceil((1 - level) * total / 2 - 1 - empty - 1e-9)
-    if need <= 0: return -math.inf, math.inf                     # no p-value can fall below 1 - level: nothing is rejected
-    return float(means[need - 1]), float(means[-need])
-
-def verdict_word(row, margin:float=0.005) -> str:
-    "One row of `compare` in one word from its adjusted interval (`adj_lo`, `adj_hi`): better, worse, equivalent (inside ±`margin`) or not resolved."
-    lo, hi = row['adj_lo'], row['adj_hi']
-    if lo != lo or hi != hi: return 'not resolved'
-    if lo > 0: return 'better'
-    if hi < 0: return 'worse'
-    return 'equivalent' if -margin < lo and hi < margin else 'not resolved'
-
-
-# %% ../nbs/24_statistics.ipynb #7a28bcd3
-def unpack_correct(s:str, n:int) -> np.ndarray:
-    "The per-example correctness that `RunResult.test_correct` holds (base64 of packed bits) as a 0/1 array of length `n`."
-    import base64
-    return np.unpackbits(np.frombuffer(base64.b64decode(s), dtype=np.uint8))[:n].astype(np.int8)
-
-def crossed_bootstrap(ca, cb, level:float=0.95, n_boot:int=2000, seed:int=0) -> tuple:
-    "Percentile interval of mean paired accuracy `ca - cb` (seeds x examples, 0/1): seeds and test examples resampled, the examples once per replicate."
-    D = np.asarray(ca, dtype=float) - np.asarray(cb, dtype=float); n, N = D.shape
-    if n < 2: return math.nan, math.nan
-    rng, stat = np.random.default_rng(seed), []
-    for k in range(0, n_boot, 250):
-        b = min(250, n_boot - k)
-        S = rng.multinomial(n, np.full(n, 1 / n), size=b) / n; W = rng.multinomial(N, np.full(N, 1 / N), size=b) / N
-        stat.append(np.einsum('bn,bn->b', S @ D, W))
-    lo, hi = np.quantile(np.concatenate(stat), [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
 
 # %% ../nbs/24_statistics.ipynb #252cf014
 def _at(df, p, sp):
