@@ -38,8 +38,10 @@ def plot_run(rows:list, result:RunResult|None=None, ax=None, title:str|None=None
         ax.axvline(s1['rewound_to'], color='k', ls='-.', lw=1.2, label=f"rewind to epoch {s1['rewound_to']}")
     ax.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1), xlim=(0, max(ep)))
     if any(r.get('lam') for r in rows):
-        ax2 = ax.twinx(); ax2.plot(ep, [r.get('lam') or 0 for r in rows], color='C1', lw=1, label='lam')
-        ax2.set_ylabel('lam', color='C1'); ax2.tick_params(axis='y', colors='C1')
+        ax2 = ax.twinx()
+        ax2.plot(ep, [r.get('lam') or 0 for r in rows], color='C1', lw=1, label='lam')
+        ax2.set_ylabel('lam', color='C1')
+        ax2.tick_params(axis='y', colors='C1')
     if legend:
         from matplotlib.patches import Patch
         from matplotlib.lines import Line2D
@@ -54,18 +56,23 @@ SWITCHES = ('warmup', 'rewind_to', 'select', 'scope', 'regularize', 'cycles', 'r
 __getattr__ = moved_names('unilth_nb.plots', {'store': ('read_run',)})   # read_run lived here before the run store
 
 def demo(preset:str, sparsity:float=0.9, out:str|Path|None=None, plot:bool=True, **overrides) -> RunResult:
-    "Run `preset` (its defaults, and `overrides`) in `out` (a temporary folder), print its switches, result and costs, check its sparsity, plot its curves."
+    "Run `preset` (and `overrides`) in `out` (a temp folder); print switches, result, costs; check sparsity; plot."
     cfg = make_config(preset, sparsity=sparsity, **overrides)
     print('switches:', {k: getattr(cfg, k) for k in SWITCHES})
     out = Path(out) if out is not None else Path(tempfile.mkdtemp())
-    t0 = time.time(); res = run(cfg, out, progress=False); wall = time.time() - t0
+    t0 = time.time()
+    res = run(cfg, out, progress=False)
+    wall = time.time() - t0
     c = res.cost
     print(f"test accuracy {100*res.test_acc:.1f}%, sparsity {res.sparsity['prunable']:.4f} of prunable weights "
           f"({res.sparsity['all_weights']:.4f} of all), {res.cycles} prune steps")
-    print(f"cost: {c['total']['epochs']} epochs, {c['total']['iterations']} iterations, {c['total']['seconds']:.1f} s of training; wall {wall:.0f} s")
+    print(f"cost: {c['total']['epochs']} epochs, {c['total']['iterations']} iterations, "
+          f"{c['total']['seconds']:.1f} s of training; wall {wall:.0f} s")
     print('per phase:', {k: v['epochs'] for k, v in c.items() if k != 'total'})
     if res.prune_events: print('pruning shocks (validation points):', [round(e['shock'], 1) for e in res.prune_events])
     if res.stage1: print('stage 1:', res.stage1)
-    if abs(res.sparsity['prunable'] - cfg.sparsity) > 1e-3: raise AssertionError(f"{preset} reached sparsity {res.sparsity['prunable']}, not {cfg.sparsity}")
-    if plot: plot_run(read_run(run_dir(cfg, out))[0], res, title=f"{preset} on {cfg.dataset} {cfg.model}, sparsity {cfg.sparsity:g}")
+    if abs(res.sparsity['prunable'] - cfg.sparsity) > 1e-3:
+        raise AssertionError(f"{preset} reached sparsity {res.sparsity['prunable']}, not {cfg.sparsity}")
+    if plot: plot_run(read_run(run_dir(cfg, out))[0], res,
+                      title=f"{preset} on {cfg.dataset} {cfg.model}, sparsity {cfg.sparsity:g}")
     return res
