@@ -18,7 +18,8 @@ def _t_sf(x:float, df:int, nc:float) -> float:
     return v if v == v else float(stats.norm.sf(x - nc))
 
 def power_of(n:int, sd:float, effect:float=0.0, margin:float=0.01, m:int=1, alpha:float=0.05) -> dict:
-    "Approximate power of `n` paired seeds (spread `sd` of a difference, true mean `effect`) in a family of `m`: to call a difference, to show equivalence within `margin`."
+    "Approximate power of `n` paired seeds (differences of spread `sd`, true mean `effect`) in a family of `m`."
+    # to call a difference, to show equivalence within `margin`, and to reach either (the verdict)
     from scipy import stats
     if n < 2 or not sd > 0: return dict(difference=0.0, equivalence=0.0, verdict=0.0)
     a, df, se = alpha / m, n - 1, sd / math.sqrt(n)
@@ -29,8 +30,9 @@ def power_of(n:int, sd:float, effect:float=0.0, margin:float=0.01, m:int=1, alph
     equiv = max(0.0, lower + upper - 1)
     return dict(difference=float(diff), equivalence=float(equiv), verdict=float(max(diff, equiv)))
 
-def seeds_for(sd:float, effect:float=0.0, margin:float=0.01, m:int=1, alpha:float=0.05, power:float=0.8, most:int=500) -> int|None:
-    "The fewest seeds whose power to reach a verdict (a difference, or equivalence within `margin`) is at least `power`; None if over `most`."
+def seeds_for(sd:float, effect:float=0.0, margin:float=0.01, m:int=1, alpha:float=0.05, power:float=0.8,
+              most:int=500) -> int|None:
+    "The fewest seeds with `power` to reach a verdict (a difference or equivalence within `margin`); None over `most`."
     return next((n for n in range(2, most + 1) if power_of(n, sd, effect, margin, m, alpha)['verdict'] >= power), None)
 
 # %% ../nbs/24a_power.ipynb #feaed8c0
