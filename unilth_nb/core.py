@@ -32,7 +32,8 @@ def warn(message:str):
     print(f"unilth: warning: {message}", file=sys.stderr, flush=True)
 
 def first_line(e:BaseException) -> str:
-    "An exception as one line: its type and the first line of its message (what an error line quotes of a failure elsewhere)."
+    """An exception as one line: its type and the first line of its message (what an error line quotes of a failure
+    elsewhere)."""
     lines = str(e).strip().splitlines()
     return f"{type(e).__name__}: {lines[0] if lines else ''}"
 
@@ -57,7 +58,8 @@ def parse_steps(value, steps_per_epoch:int|None=None, name:str='steps') -> int:
     s = str(value).strip().lower()
     unit, num = ('ep', s[:-2]) if s.endswith('ep') else ('it', s[:-2] if s.endswith('it') else s)
     try: x = float(num) if unit == 'ep' else int(num)
-    except ValueError: raise ConfigError(f"cannot parse {name} {value!r}: write iterations as '500it' or epochs as '2ep'") from None
+    except ValueError:
+        raise ConfigError(f"cannot parse {name} {value!r}: write iterations as '500it' or epochs as '2ep'") from None
     if unit == 'ep' and steps_per_epoch is None:
         raise ConfigError(f"{name} {value!r} is given in epochs but the epoch length is not known here")
     n = round(x * steps_per_epoch) if unit == 'ep' else x
@@ -73,7 +75,8 @@ def seed_everything(seed:int) -> int:
     torch.manual_seed(seed)
     return seed
 
-SPLIT_STREAM, ORDER_STREAM, MASK_STREAM = 1, 2, 7   # the streams a seed feeds: the validation split, the data order, the random masks
+# the streams a seed feeds: the validation split, the data order, the random masks
+SPLIT_STREAM, ORDER_STREAM, MASK_STREAM = 1, 2, 7
 
 def make_generator(seed:int, *offsets:int) -> torch.Generator:
     "A CPU `torch.Generator` seeded from `seed` and optional `offsets` (e.g. a stream id, an epoch)."
@@ -85,8 +88,10 @@ def make_generator(seed:int, *offsets:int) -> torch.Generator:
 def get_rng_state() -> dict:
     "The state of python's, numpy's and torch's (CPU and CUDA) global RNGs."
     name, keys, pos, has_gauss, gauss = np.random.get_state()
-    # numpy's key array as a tensor: the state then loads with torch.load(weights_only=True), as Lightning's checkpoints do
-    state = {'python': random.getstate(), 'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+    # numpy's key array as a tensor: the state then loads with torch.load(weights_only=True),
+    # as Lightning's checkpoints do
+    state = {'python': random.getstate(),
+             'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
              'torch': torch.get_rng_state()}
     if torch.cuda.is_available(): state['cuda'] = torch.cuda.get_rng_state_all()
     return state
@@ -105,22 +110,31 @@ def get_device(device:str|torch.device='auto') -> torch.device:
     if isinstance(device, torch.device): return device
     if device == 'auto':
         if torch.cuda.is_available(): return torch.device('cuda')
-        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+            return torch.device('mps')
         return torch.device('cpu')
     try: d = torch.device(device)
-    except RuntimeError: raise ConfigError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:N, mps") from None
-    have = ['cpu'] + [f'cuda:{i}' for i in range(torch.cuda.device_count())] + (['mps'] if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available() else [])
+    except RuntimeError:
+        raise ConfigError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:N, mps") from None
+    have = ['cpu'] + [f'cuda:{i}' for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): have.append('mps')
     if d.type == 'cuda' and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device {device!r} was asked for, but this torch ({torch.__version__}) sees no such CUDA device; available: {', '.join(have)}")
-    if d.type == 'mps' and 'mps' not in have: raise ConfigError(f"device {device!r} was asked for, but MPS is not available here; available: {', '.join(have)}")
+        raise ConfigError(f"device {device!r} was asked for, but this torch ({torch.__version__}) "
+                          f"sees no such CUDA device; available: {', '.join(have)}")
+    if d.type == 'mps' and 'mps' not in have:
+        raise ConfigError(f"device {device!r} was asked for, but MPS is not available here; "
+                          f"available: {', '.join(have)}")
     return d
 
 # %% ../nbs/00_core.ipynb #df4d2ea3
 def _umask() -> int:
-    mask = os.umask(0); os.umask(mask); return mask
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 def write_error(path:str|Path, e:BaseException) -> StorageError:
-    "A `StorageError` naming `path` and why writing it failed, in the OS's words (a full disk as 'No space left on device', even when a library hid the errno)."
+    """A `StorageError` naming `path` and why writing it failed, in the OS's words (a full disk as 'No space left on
+    device', even when a library hid the errno)."""
     why = os.strerror(e.errno) if isinstance(e, OSError) and e.errno else None
     try:
         if why is None and shutil.disk_usage(Path(path).parent).free < 1 << 20: why = os.strerror(errno.ENOSPC)
@@ -128,7 +142,8 @@ def write_error(path:str|Path, e:BaseException) -> StorageError:
     return StorageError(f"cannot write {str(path)!r}: {why or first_line(e)}")
 
 def atomic_write(path:str|Path, write_fn):
-    "Call `write_fn(tmp_path)`, then rename `tmp_path` over `path` (atomic); the umask's permissions; `StorageError` if it fails."
+    """Call `write_fn(tmp_path)`, then rename `tmp_path` over `path` (atomic); the umask's permissions; `StorageError`
+    if it fails."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,10 +177,13 @@ def canonical_json(value, name:str='value') -> str:
     if value is None or value == '': value = {}
     if isinstance(value, str):
         try: value = json.loads(value)
-        except json.JSONDecodeError as e: raise ConfigError(f"{name} is not valid JSON ({e.msg} at column {e.colno}): {value!r}") from None
-    if not isinstance(value, dict): raise ConfigError(f"{name} must be a JSON object like '{{\"width\": 32}}', got {value!r}")
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{name} is not valid JSON ({e.msg} at column {e.colno}): {value!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object like '{{\"width\": 32}}', got {value!r}")
     try: return json.dumps(value, sort_keys=True, separators=(',', ':'))
-    except TypeError as e: raise ConfigError(f"{name} must hold only JSON values (numbers, strings, lists, objects): {e}") from None
+    except TypeError as e:
+        raise ConfigError(f"{name} must hold only JSON values (numbers, strings, lists, objects): {e}") from None
 
 def check_kwargs(owner:str, fn, kwargs:dict, skip:int=0) -> dict:
     "Raise `ConfigError` naming `owner` if `fn` does not accept the keyword arguments `kwargs`; return them."
@@ -207,9 +225,12 @@ def import_modules(specs) -> list:
                 name = _module_name_for(path)
                 if name not in sys.modules:
                     s = importlib.util.spec_from_file_location(name, path)
-                    mod = importlib.util.module_from_spec(s); sys.modules[name] = mod
+                    mod = importlib.util.module_from_spec(s)
+                    sys.modules[name] = mod
                     try: s.loader.exec_module(mod)
-                    except BaseException: del sys.modules[name]; raise
+                    except BaseException:
+                        del sys.modules[name]
+                        raise
                 mods.append(sys.modules[name])
             else: mods.append(importlib.import_module(spec))
         except ConfigError: raise
@@ -217,18 +238,21 @@ def import_modules(specs) -> list:
     return mods
 
 def import_spec(spec:str) -> str:
-    "How `spec` is recorded in a config: a file as its absolute path (workers may start elsewhere), a module name as is."
+    """How `spec` is recorded in a config: a file as its absolute path (workers may start elsewhere), a module name
+    as is."""
     spec = str(spec)
     return str(Path(spec).expanduser().resolve()) if spec.endswith('.py') or os.sep in spec else spec
 
 # %% ../nbs/00_core.ipynb #91a290bb
 def moved_names(module:str, moved:dict):
-    "A module `__getattr__` that finds the names in `moved` (`{new module: names}`) where they live now, with a `DeprecationWarning`."
+    """A module `__getattr__` that finds the names in `moved` (`{new module: names}`) where they live now, with a
+    `DeprecationWarning`."""
     where = {n: m for m, names in moved.items() for n in names}
     def __getattr__(name:str):
         if name not in where: raise AttributeError(f"module {module!r} has no attribute {name!r}")
         import importlib, warnings
-        warnings.warn(f"{module}.{name} moved to unilth_nb.{where[name]}.{name} (or import it from unilth_nb.all)", DeprecationWarning, stacklevel=2)
+        warnings.warn(f"{module}.{name} moved to unilth_nb.{where[name]}.{name} (or import it from unilth_nb.all)",
+                      DeprecationWarning, stacklevel=2)
         return getattr(importlib.import_module(f'unilth_nb.{where[name]}'), name)
     return __getattr__
 
