@@ -28,18 +28,21 @@ def _patterns(p) -> list[str]:
     return [s.strip() for s in (p.split(',') if isinstance(p, str) else p) if str(s).strip()]
 
 def _matches(param:str, pattern:str) -> bool:
-    "A parameter matches a pattern by its own name ('fc.weight') or by its module's or any enclosing module's ('fc', 'blocks.1')."
+    """A parameter matches a pattern by its own name ('fc.weight') or by its module's or any enclosing module's
+    ('fc', 'blocks.1')."""
     parts = param.split('.')[:-1]
-    return fnmatchcase(param, pattern) or any(fnmatchcase('.'.join(parts[:i]), pattern) for i in range(1, len(parts) + 1))
+    return fnmatchcase(param, pattern) or any(fnmatchcase('.'.join(parts[:i]), pattern)
+                                              for i in range(1, len(parts) + 1))
 
 def _check_tensor(model:nn.Module, name:str, params:dict, aliases:dict):
-    "`ConfigError` if the prunable weight `name` is not a plain parameter of its own (parametrized, shared, pruned by torch)."
+    """`ConfigError` if the prunable weight `name` is not a plain parameter of its own (parametrized, shared, pruned
+    by torch)."""
     mod_name, _, attr = name.rpartition('.')
     mod = model.get_submodule(mod_name) if mod_name else model
     if name in params: return
     if name in aliases:
-        raise ConfigError(f"weight {name!r} is the same tensor as {aliases[name]!r} (weight sharing): it can be pruned under one "
-                          f"name only; leave this one out with prune_exclude={mod_name!r}")
+        raise ConfigError(f"weight {name!r} is the same tensor as {aliases[name]!r} (weight sharing): "
+                          f"it can be pruned under one name only; leave this one out with prune_exclude={mod_name!r}")
     import torch.nn.utils.parametrize as P
     how = ('a parametrization (e.g. weight_norm, spectral_norm, orthogonal)' if P.is_parametrized(mod, attr)
            else 'torch.nn.utils.prune (remove it first with prune.remove)' if hasattr(mod, attr + '_orig')
@@ -48,7 +51,8 @@ def _check_tensor(model:nn.Module, name:str, params:dict, aliases:dict):
                       f"this is not supported: leave it out with prune_exclude={mod_name!r}")
 
 def prunable(model:nn.Module, include_first:bool=False, include_last:bool=False, include=(), exclude=()) -> list[str]:
-    "Names of the prunable weights: conv and linear weights (first and last layer only if asked), plus `include`, minus `exclude`."
+    """Names of the prunable weights: conv and linear weights (first and last layer only if asked), plus `include`,
+    minus `exclude`."""
     names = weight_names(model)
     chosen = {n for n in names if (include_first or n != names[0]) and (include_last or n != names[-1])}
     params = dict(model.named_parameters())
@@ -59,18 +63,24 @@ def prunable(model:nn.Module, include_first:bool=False, include_last:bool=False,
         if first != n: aliases[n] = first
     candidates = list(dict.fromkeys(every + names))
     for pat in _patterns(include):
-        hits = [n for n in every if fnmatchcase(n, pat) or (fnmatchcase(n.rpartition('.')[0], pat) and n.rpartition('.')[2] == 'weight')]
-        if not hits: raise ConfigError(f"prune_include pattern {pat!r} matches no module or parameter of {type(model).__name__}; "
-                                       f"modules with weights: {', '.join(n.rpartition('.')[0] for n in names) or 'none'}")
+        hits = [n for n in every if fnmatchcase(n, pat)
+                or (fnmatchcase(n.rpartition('.')[0], pat) and n.rpartition('.')[2] == 'weight')]
+        if not hits:
+            raise ConfigError(f"prune_include pattern {pat!r} matches no module or parameter "
+                              f"of {type(model).__name__}; "
+                              f"modules with weights: {', '.join(n.rpartition('.')[0] for n in names) or 'none'}")
         chosen.update(hits)
     for pat in _patterns(exclude):
         hits = [n for n in candidates if _matches(n, pat)]
-        if not hits: raise ConfigError(f"prune_exclude pattern {pat!r} matches no module or parameter of {type(model).__name__}; "
-                                       f"modules with weights: {', '.join(n.rpartition('.')[0] for n in names) or 'none'}")
+        if not hits:
+            raise ConfigError(f"prune_exclude pattern {pat!r} matches no module or parameter "
+                              f"of {type(model).__name__}; "
+                              f"modules with weights: {', '.join(n.rpartition('.')[0] for n in names) or 'none'}")
         chosen.difference_update(hits)
     out = [n for n in candidates if n in chosen]
     if not out: raise ConfigError(f"{type(model).__name__} has no weight to prune (convolution and linear layers, "
-                                  f"the first and last left dense unless include_first / include_last, then prune_include / prune_exclude)")
+                                  f"the first and last left dense unless include_first / include_last, "
+                                  f"then prune_include / prune_exclude)")
     for n in out: _check_tensor(model, n, params, aliases)
     return out
 
@@ -95,7 +105,8 @@ class Mask(dict):
     def ones(cls, model:nn.Module, include_first:bool=False, include_last:bool=False, include=(), exclude=()) -> Mask:
         "A dense mask (nothing removed) over the prunable weights of `model` (see `prunable`)."
         params = dict(model.named_parameters())
-        return cls({n: torch.ones_like(params[n], dtype=torch.bool) for n in prunable(model, include_first, include_last, include, exclude)})
+        return cls({n: torch.ones_like(params[n], dtype=torch.bool)
+                    for n in prunable(model, include_first, include_last, include, exclude)})
 
     def validate(self, model:nn.Module) -> Mask:
         "Check that every key is a parameter of `model` with the same shape; return `self`."
@@ -141,7 +152,8 @@ class Mask(dict):
 
     def save(self, path:str|Path) -> Path:
         "Save atomically to `path` (a `torch.save` file of boolean tensors on the CPU)."
-        return save_torch({'format': 'unilth_nb.Mask', 'version': 1, 'masks': {n: m.cpu() for n, m in self.items()}}, path)
+        return save_torch({'format': 'unilth_nb.Mask', 'version': 1, 'masks': {n: m.cpu() for n, m in self.items()}},
+                          path)
 
     @classmethod
     def load(cls, path:str|Path, model:nn.Module|None=None) -> Mask:
@@ -155,10 +167,12 @@ class Mask(dict):
         return mask.validate(model) if model is not None else mask
 
     def __repr__(self):
-        return f"Mask({len(self)} tensors, {self.num_kept():,}/{self.num_total():,} kept, sparsity {self.sparsity():.4f})"
+        return (f"Mask({len(self)} tensors, {self.num_kept():,}/{self.num_total():,} kept, "
+                f"sparsity {self.sparsity():.4f})")
 
 # %% ../nbs/01_masks.ipynb #0ea03eb1
-SCOPES = ('global', 'layer', 'nm')    # all layers together, each layer alike, n of every m consecutive weights (`keep_nm`)
+# all layers together, each layer alike, n of every m consecutive weights (`keep_nm`)
+SCOPES = ('global', 'layer', 'nm')
 
 def _start_mask(model, mask, include_first, include_last) -> Mask:
     "`mask` validated against `model`, or a dense mask over its prunable weights."
@@ -166,7 +180,8 @@ def _start_mask(model, mask, include_first, include_last) -> Mask:
 
 def _drop(keep:torch.Tensor, flat_idx:torch.Tensor) -> torch.Tensor:
     "A copy of the boolean `keep` with the entries at flat indices `flat_idx` set to False."
-    out = keep.clone().reshape(-1); out[flat_idx] = False
+    out = keep.clone().reshape(-1)
+    out[flat_idx] = False
     return out.reshape(keep.shape)
 
 def _density_after(mask:Mask, fraction:float) -> float:
@@ -176,11 +191,14 @@ def _density_after(mask:Mask, fraction:float) -> float:
 
 def prune_magnitude(model:nn.Module, fraction:float, mask:Mask|None=None, scope:str='global',
                     include_first:bool=False, include_last:bool=False, nm='2:4') -> Mask:
-    "Remove `fraction` of the weights still kept by `mask`, those of smallest magnitude (globally, per layer, or never below n of m: `keep_nm`)."
-    fraction = check_fraction('fraction', fraction); check_choice('scope', scope, SCOPES)
+    """Remove `fraction` of the weights still kept by `mask`, those of smallest magnitude (globally, per layer, or never
+    below n of m: `keep_nm`)."""
+    fraction = check_fraction('fraction', fraction)
+    check_choice('scope', scope, SCOPES)
     mask = _start_mask(model, mask, include_first, include_last)
     params = dict(model.named_parameters())
-    if scope == 'nm': return keep_nm({n: params[n].detach().abs() for n in mask}, mask, _density_after(mask, fraction), nm)
+    if scope == 'nm':
+        return keep_nm({n: params[n].detach().abs() for n in mask}, mask, _density_after(mask, fraction), nm)
     new = Mask(mask)
     with torch.no_grad():
         alive = {n: m.reshape(-1).nonzero().squeeze(1) for n, m in mask.items()}
@@ -204,7 +222,8 @@ def prune_magnitude(model:nn.Module, fraction:float, mask:Mask|None=None, scope:
 ALLOCATIONS = ('uniform', 'erk')
 
 def _erk_kept(mask:Mask, n_keep:int) -> dict:
-    "Kept weights per layer for `n_keep` in total, proportional to the layers' dimension sums, capped by the alive counts."
+    """Kept weights per layer for `n_keep` in total, proportional to the layers' dimension sums, capped by the alive
+    counts."""
     alive = {n: int(m.sum()) for n, m in mask.items()}
     raw = {n: float(sum(m.shape)) for n, m in mask.items()}
     capped = set()
@@ -221,14 +240,20 @@ def _erk_kept(mask:Mask, n_keep:int) -> dict:
     return kept
 
 def prune_random(model:nn.Module, fraction:float, mask:Mask|None=None, scope:str='layer', allocation:str='uniform',
-                 generator:torch.Generator|None=None, include_first:bool=False, include_last:bool=False, nm='2:4') -> Mask:
-    "Remove `fraction` of the weights still kept by `mask`, chosen at random (per layer, ERK-allocated, globally, or n of every m)."
-    fraction = check_fraction('fraction', fraction); check_choice('scope', scope, SCOPES)
+                 generator:torch.Generator|None=None, include_first:bool=False, include_last:bool=False,
+                 nm='2:4') -> Mask:
+    """Remove `fraction` of the weights still kept by `mask`, chosen at random (per layer, ERK-allocated, globally, or
+    n of every m)."""
+    fraction = check_fraction('fraction', fraction)
+    check_choice('scope', scope, SCOPES)
     check_choice('allocation', allocation, ALLOCATIONS)
     mask = _start_mask(model, mask, include_first, include_last)
     if scope == 'nm':
-        if allocation != 'uniform': raise ConfigError(f"an N:M mask keeps the same share of every layer: allocation {allocation!r} cannot apply, use 'uniform'")
-        return keep_nm({n: torch.rand(m.shape, generator=generator) for n, m in mask.items()}, mask, _density_after(mask, fraction), nm)
+        if allocation != 'uniform':
+            raise ConfigError(f"an N:M mask keeps the same share of every layer: "
+                              f"allocation {allocation!r} cannot apply, use 'uniform'")
+        return keep_nm({n: torch.rand(m.shape, generator=generator) for n, m in mask.items()}, mask,
+                       _density_after(mask, fraction), nm)
     alive = {n: m.reshape(-1).nonzero().squeeze(1).cpu() for n, m in mask.items()}
     total = sum(len(a) for a in alive.values())
     if allocation == 'erk':
@@ -238,28 +263,34 @@ def prune_random(model:nn.Module, fraction:float, mask:Mask|None=None, scope:str
         n_drop = {n: round(fraction * len(alive[n])) for n in mask}
     else:
         pick = torch.randperm(total, generator=generator)[:round(fraction * total)]
-        n_drop = dict.fromkeys(mask, 0); owner = torch.cat([torch.full((len(alive[n]),), i) for i, n in enumerate(mask)])
+        n_drop = dict.fromkeys(mask, 0)
+        owner = torch.cat([torch.full((len(alive[n]),), i) for i, n in enumerate(mask)])
         for i, n in enumerate(mask): n_drop[n] = int((owner[pick] == i).sum())
     new = Mask(mask)
     for n in mask:
-        if n_drop[n]: new[n] = _drop(mask[n].cpu(), alive[n][torch.randperm(len(alive[n]), generator=generator)[:n_drop[n]]]).to(mask[n].device)
+        if n_drop[n]:
+            new[n] = _drop(mask[n].cpu(),
+                           alive[n][torch.randperm(len(alive[n]), generator=generator)[:n_drop[n]]]).to(mask[n].device)
     return new
 
 # %% ../nbs/01_masks.ipynb #5f86008a
 def shuffle_mask(mask:Mask, generator:torch.Generator|None=None) -> Mask:
     "Each layer's mask with its kept positions permuted at random: the same count per layer, the structure gone."
-    return Mask({n: m.reshape(-1)[torch.randperm(m.numel(), generator=generator)].reshape(m.shape).to(m.device) for n, m in mask.items()})
+    return Mask({n: m.reshape(-1)[torch.randperm(m.numel(), generator=generator)].reshape(m.shape).to(m.device)
+                 for n, m in mask.items()})
 
 # %% ../nbs/01_masks.ipynb #a9917e63
 def rescale_fan_in(model:nn.Module, mask:Mask) -> dict:
-    "Scale each unit's kept weights by sqrt(dense fan-in / kept fan-in), in place (a unit that keeps none is left as it is); the factors, one per unit, by layer."
+    """Scale each unit's kept weights by sqrt(dense fan-in / kept fan-in), in place (a unit that keeps none is left as
+    it is); the factors, one per unit, by layer."""
     params, out = dict(model.named_parameters()), {}
     with torch.no_grad():
         for n, m in mask.items():
             flat = m.reshape(m.shape[0], -1)
             kept = flat.sum(1).to(torch.float64)
             f = torch.where(kept > 0, (flat.shape[1] / kept.clamp(min=1)).sqrt(), torch.ones_like(kept))
-            params[n].mul_(f.to(device=params[n].device, dtype=params[n].dtype).reshape(-1, *[1] * (params[n].dim() - 1)))
+            params[n].mul_(f.to(device=params[n].device, dtype=params[n].dtype)
+                            .reshape(-1, *[1] * (params[n].dim() - 1)))
             out[n] = f
     return out
 
@@ -267,15 +298,18 @@ def rescale_fan_in(model:nn.Module, mask:Mask) -> dict:
 def parse_nm(nm) -> tuple:
     "`'n:m'` (or `(n, m)`) as two integers with 0 < n < m; one line otherwise."
     try: n, m = (int(x) for x in (nm.split(':') if isinstance(nm, str) else nm))
-    except (ValueError, TypeError): raise ConfigError(f"nm must be 'n:m' with integers 0 < n < m (such as '2:4'), got {nm!r}") from None
+    except (ValueError, TypeError):
+        raise ConfigError(f"nm must be 'n:m' with integers 0 < n < m (such as '2:4'), got {nm!r}") from None
     if not 0 < n < m: raise ConfigError(f"nm must be 'n:m' with integers 0 < n < m (such as '2:4'), got {nm!r}")
     return n, m
 
 def nm_groups(t:torch.Tensor, m:int, name:str='weight') -> torch.Tensor:
-    "`t` as (groups, m): runs of m consecutive input channels of each output unit (and kernel position), the layout of 2:4 sparse kernels."
+    """`t` as (groups, m): runs of m consecutive input channels of each output unit (and kernel position), the layout
+    of 2:4 sparse kernels."""
     width = t.shape[1] if t.dim() >= 2 else 0
     if not width or width % m:
-        raise ConfigError(f"{name}: its input dimension of {width or t.numel()} does not split into groups of {m}, so it cannot carry an N:M pattern: "
+        raise ConfigError(f"{name}: its input dimension of {width or t.numel()} does not split into groups of {m}, "
+                          "so it cannot carry an N:M pattern: "
                           "leave it out (prune_exclude) or choose an m that divides it")
     return t.movedim(1, -1).reshape(-1, m)
 
@@ -290,29 +324,39 @@ def is_nm(mask:Mask, nm='2:4', exact:bool=True) -> bool:
     return all(((c == n) if exact else (c >= n)).all() for c in counts)
 
 def keep_nm(scores:dict, mask:Mask, density:float, nm='2:4') -> Mask:
-    "The weights of `mask` with the highest `scores`, `round(density * total)` of them, never fewer than n of a group of m: at density n/m exactly n each."
+    """The weights of `mask` with the highest `scores`, `round(density * total)` of them, never fewer than n of a group
+    of m: at density n/m exactly n each."""
     n, m = parse_nm(nm)
-    total = mask.num_total(); want = round(density * total)
-    if want < n * total // m: raise ConfigError(f"an N:M mask {n}:{m} keeps at least {n}/{m} of the weights; density {density:.4g} is below it")
+    total = mask.num_total()
+    want = round(density * total)
+    if want < n * total // m:
+        raise ConfigError(f"an N:M mask {n}:{m} keeps at least {n}/{m} of the weights; "
+                          f"density {density:.4g} is below it")
     names, first, rest = list(mask), {}, {}
     for k in names:
         keep = nm_groups(mask[k].cpu(), m, k)
-        if (keep.sum(1) < n).any(): raise ConfigError(f"{k}: the mask keeps fewer than {n} of some group of {m}: it does not contain an {n}:{m} mask")
-        big = torch.finfo(torch.double).max                                                  # a live score is never below a pruned weight's -inf
-        s = nm_groups(scores[k].detach().double().cpu().nan_to_num(nan=-big, posinf=big, neginf=-big), m, k).masked_fill(~keep, -math.inf)
-        first[k] = torch.zeros_like(keep).scatter_(1, s.topk(n, dim=1).indices, True)        # each group's n best
-        rest[k] = s.masked_fill(first[k], -math.inf).reshape(-1)                            # the other survivors compete
+        if (keep.sum(1) < n).any():
+            raise ConfigError(f"{k}: the mask keeps fewer than {n} of some group of {m}: "
+                              f"it does not contain an {n}:{m} mask")
+        # a live score is never below a pruned weight's -inf
+        big = torch.finfo(torch.double).max
+        s = nm_groups(scores[k].detach().double().cpu().nan_to_num(nan=-big, posinf=big, neginf=-big), m, k)
+        s = s.masked_fill(~keep, -math.inf)
+        first[k] = torch.zeros_like(keep).scatter_(1, s.topk(n, dim=1).indices, True)  # each group's n best
+        rest[k] = s.masked_fill(first[k], -math.inf).reshape(-1)                      # the other survivors compete
     pool = torch.cat([rest[k] for k in names])
     top = torch.zeros(len(pool), dtype=torch.bool)
     top[pool.topk(want - n * total // m).indices] = True
     parts = top.split([mask[k].numel() for k in names])
-    return Mask({k: (_from_groups(first[k] | p.reshape(first[k].shape), mask[k].shape) & mask[k].cpu()).to(mask[k].device) for k, p in zip(names, parts)})
+    return Mask({k: (_from_groups(first[k] | p.reshape(first[k].shape), mask[k].shape)
+                     & mask[k].cpu()).to(mask[k].device) for k, p in zip(names, parts)})
 
 # %% ../nbs/01_masks.ipynb #33f5ee6d
 def sparsity_report(model:nn.Module, mask:Mask) -> dict:
     "Sparsity of the masked (prunable) weights, of all conv/linear weights, and per layer."
     params = dict(model.named_parameters())
-    all_w = list(dict.fromkeys([n for n in weight_names(model) if n in params] + list(mask)))   # + weights that prune_include added
+    # + weights that prune_include added
+    all_w = list(dict.fromkeys([n for n in weight_names(model) if n in params] + list(mask)))
     removed = mask.num_total() - mask.num_kept()
     total_all = sum(params[n].numel() for n in all_w)
     layers = {n: (mask.sparsity(per_layer=True)[n] if n in mask else 0.0) for n in all_w}
