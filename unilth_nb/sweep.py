@@ -174,5 +174,6 @@ def ticket_controls(folder:str|Path, presets=None, controls=TICKET_CONTROLS, spa
 
 # %% ../nbs/23_sweep.ipynb #67375c83
 __getattr__ = moved_names('unilth_nb.sweep', {
-    'statistics': ('collect', 'mean_ci', 'paired_diff', 'summarize', 'table_markdown', 'paired_sentence', 'verdicts',
-                   'plot_accuracy_vs_sparsity', 'plot_curves', 'report')})
+    'statistics': ('collect', 'mean_ci', 'paired_diff', 'summarize', 'paired_sentence', 'verdicts',
+                   'plot_accuracy_vs_sparsity', 'plot_curves', 'report'),
+    'tables': ('table_markdown',)})
