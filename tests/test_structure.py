@@ -59,3 +59,19 @@ def test_the_store_keeps_what_the_pipeline_reports_and_reads_nothing_of_it():
     assert functions and all(u <= {'cfg', 'load_state_dict', 'run'} for u in used.values()), used
     pipeline = ast.parse((ROOT/'unilth_nb'/'pipeline.py').read_text())
     assert attributes(pipeline, on={'store'}) <= {'report', 'folder'}, attributes(pipeline, on={'store'})
+
+def method_mentions(path: Path, names) -> list:
+    """Where a module names a method: a string or comment holding a method's name as a word (names that are English words,
+    such as 'dense' and 'set', only when quoted)."""
+    import io, tokenize
+    words = [n for n in names if n not in ('dense', 'set')]
+    pattern = re.compile(r"\b(" + '|'.join(map(re.escape, words)) + r")\b|['`\"](" + '|'.join(map(re.escape, names)) + r")['`\"]")
+    toks = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+    return [(path.name, t.start[0], m.group(0)) for t in toks if t.type in (tokenize.STRING, tokenize.COMMENT)
+            for m in [pattern.search(t.string)] if m]
+
+def test_config_flops_and_controller_name_no_method():
+    "A method is one registration (the methods notebook): the configuration, the FLOPs ledger and the controller name none (issue 38)."
+    from unilth_nb.methods import METHODS
+    found = [hit for mod in ('config', 'flops', 'controller') for hit in method_mentions(ROOT/'unilth_nb'/f'{mod}.py', list(METHODS))]
+    assert not found, found

@@ -10,48 +10,24 @@ from typing import NamedTuple
 import torch.nn as nn
 from .core import ConfigError, check_choice, check_fraction, parse_steps, get_device, canonical_json
 from .masks import SCOPES, ALLOCATIONS, parse_nm
-from .data import DATASETS, GENERIC_BUDGET, Data, build_data, data_digest, dataset_defaults
+from .data import Data, build_data, data_digest
+from .datasets import DATASETS, GENERIC_BUDGET, dataset_defaults
 from .models import MODELS, model_digest
 from .training import OPTIMIZERS, SCHEDULES, PRECISIONS, COMPILE_MODES
 from .regularization import SHAPES, Growth
-from .criteria import SELECTS, REGULARIZES
-from .scores import SCORES
+from .criteria import SELECTS, REGULARIZES, MASK_CONTROLS
 from .sparse_training import MASK_UPDATES
+from .methods import METHODS, PRESETS, BASELINES, STANDALONE, LRR_WEIGHT_DECAY, DEFAULT_METHOD, get_method
 
 # %% auto #0
-__all__ = ['PRESETS', 'BASELINES', 'WARMUPS', 'MASK_CONTROLS', 'SPARSE_INITS', 'TICKET_CONTROLS', 'STANDALONE', 'PINNED',
-           'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'LRR_WEIGHT_DECAY', 'identity', 'config_hash',
-           'TicketConfig', 'validate_config', 'budget', 'make_config', 'prune_schedule', 'fitted', 'growth_for',
-           'rewind_iteration', 'Bound', 'bind_objects']
+__all__ = ['WARMUPS', 'SPARSE_INITS', 'TICKET_CONTROLS', 'IDENTITY_EXCLUDED', 'CONFIG_FIELDS', 'BUDGET_KEYS', 'identity',
+           'config_hash', 'TicketConfig', 'validate_config', 'budget', 'make_config', 'prune_schedule', 'fitted',
+           'growth_for', 'rewind_iteration', 'Bound', 'bind_objects']
 
 # %% ../nbs/09_config.ipynb #11790b88
-PRESETS = {
-    'lth':     dict(warmup='full', rewind_to='lth_default', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0),
-    'lrr':     dict(warmup='full', rewind_to='schedule', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, weight_decay='lrr_default'),
-    'dlth':    dict(warmup='none', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=1),
-    'dlth_iter': dict(warmup='none', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=5),
-    'greg':    dict(warmup='full', rewind_to='none', select='magnitude', scope='layer', regularize='growing', cycles=1),
-    'unilth':  dict(warmup='early_stop', rewind_to='none', select='magnitude', scope='global', regularize='growing', cycles=5),
-    'unidlth': dict(warmup='early_stop', rewind_to='none', select='random', scope='layer', regularize='growing', cycles=5),
-    'dense':   dict(warmup='full', rewind_to='none', select='magnitude', scope='global', regularize='none', cycles=0, finetune=0, sparsity=0.0),
-    'oneshot_magnitude': dict(warmup='full', rewind_to='none', select='magnitude', scope='global', regularize='none', cycles=1),
-    'random_scratch': dict(warmup='none', rewind_to='init', select='random', scope='layer', regularize='none', cycles=1, finetune=0),
-    'retrain_ticket': dict(warmup='none', rewind_to='init', select='source', scope='global', regularize='none', cycles=1, finetune=0),
-    'snip':    dict(warmup='none', rewind_to='init', select='snip', scope='global', regularize='none', cycles=1, finetune=0),
-    'grasp':   dict(warmup='none', rewind_to='init', select='grasp', scope='global', regularize='none', cycles=1, finetune=0),
-    'synflow': dict(warmup='none', rewind_to='init', select='synflow', scope='global', regularize='none', cycles=1, finetune=0),
-    'gmp':     dict(warmup='full', rewind_to='none', select='magnitude', scope='layer', regularize='none', cycles=1, finetune=0,
-                    mask_update='gmp', update_start=0.2, update_end=0.75),
-    'set':     dict(warmup='full', rewind_to='none', select='random', scope='layer', allocation='erk', regularize='none', cycles=1, finetune=0, mask_update='set'),
-    'rigl':    dict(warmup='full', rewind_to='none', select='random', scope='layer', allocation='erk', regularize='none', cycles=1, finetune=0, mask_update='rigl'),
-}
-BASELINES = ('dense', 'oneshot_magnitude', 'random_scratch', 'snip', 'grasp', 'synflow', 'gmp', 'set', 'rigl')
 WARMUPS = ('full', 'early_stop', 'none')
-MASK_CONTROLS = ('none', 'reinit', 'shuffle', 'invert')   # the mask as found, trained from fresh weights, shuffled per layer, of the lowest scores
-SPARSE_INITS = ('none', 'fan_in')   # a sparse network's start from the init: the weights as drawn, or each unit rescaled to its kept fan-in (masks.rescale_fan_in)
-TICKET_CONTROLS = MASK_CONTROLS[:3]                          # those of retrain_ticket (a finished run's mask has no scores to invert)
-STANDALONE = tuple(p for p, sw in PRESETS.items() if sw['select'] != 'source')   # the presets that run on their own (not a finished run's control)
-PINNED = ('sparsity',)          # a preset's own value of these wins over the caller's (the dense baseline: sparsity 0)
+SPARSE_INITS = ('none', 'fan_in')   # a sparse start from the init: the weights as drawn, or each unit rescaled to its kept fan-in
+TICKET_CONTROLS = MASK_CONTROLS[:3]   # those of a finished run's mask (it has no scores to invert)
 
 # %% ../nbs/09_config.ipynb #195144aa
 IDENTITY_EXCLUDED = ('device', 'imports', 'precision', 'channels_last', 'compile')   # how a run is run, not what it computes: never part of the hash
@@ -70,7 +46,7 @@ def _f(default, help:str): return field(default=default, metadata={'help': help}
 @dataclass(frozen=True)
 class TicketConfig:
     "Everything that defines a run (each field's help is its metadata). `make_config` fills in the preset's switches and the dataset's budget."
-    preset: str = _f('unilth', 'lth, lrr, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch, retrain_ticket, snip, grasp, synflow, gmp, set, rigl')
+    preset: str = _f(DEFAULT_METHOD, 'a registered method (the methods notebook; the command line lists them in its --help)')
     dataset: str = _f('mnist1d', 'a registered dataset: mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100, or yours')
     model: str = _f('cnn1d', 'a registered model: mlp, cnn1d, lenet300, resnet20/32/56, vgg11/16/19, resnet18/50, or yours')
     model_args: str = _f('{}', 'JSON object of the keyword arguments of the model factory, e.g. {"width": 32}')
@@ -81,25 +57,27 @@ class TicketConfig:
     seed: int = _f(0, 'seeds python, numpy, torch, the data split and the masks')
     warmup: str = _f('early_stop', 'full | early_stop | none')
     rewind_to: str = _f('none', 'none | init | Nit | Nep | early_stop | schedule (weights kept, learning-rate schedule restarted): where survivors restart after a prune')
-    select: str = _f('magnitude', 'magnitude | random')
+    select: str = _f('magnitude', 'a registered selection criterion: magnitude | random | source | a score (the scores notebook)')
     scope: str = _f('global', 'global | layer | nm (n of every m consecutive weights of a row, see nm)')
     nm: str = _f('2:4', "scope 'nm': keep n of every m consecutive weights along a row's input dimension, as 'n:m'")
     allocation: str = _f('uniform', 'uniform | erk: layer densities of a random ticket')
-    source: str = _f('', "retrain_ticket: the finished run whose final mask it trains (its folder's name, beside this run's folder)")
-    mask_control: str = _f('none', 'retrain_ticket and the score criteria: none (the mask as found, the same init) | reinit (fresh random weights) | shuffle (each layer permuted) | invert (the lowest scores; scores only)')
-    sparse_init: str = _f('none', "where a sparse network starts from the init weights (rewind_to 'init', set, rigl): none (the dense init as drawn) | fan_in (each unit's kept weights times sqrt(dense / kept fan-in), Evci et al. 2022)")
-    score_batches: int = _f(1, 'snip, grasp: training minibatches the scores are computed on')
-    score_rounds: int = _f(0, "score criteria: prune in this many rounds on an exponential schedule; 0: the criterion's own (synflow 100, others 1)")
-    mask_update: str = _f('none', 'none | gmp | set | rigl: how the mask changes during the warm-up')
-    update_every: str = _f('1ep', 'gmp, set, rigl: iterations/epochs between mask updates')
-    update_start: float = _f(0.0, 'gmp, set, rigl: share of the warm-up after which the updates begin')
-    update_end: float = _f(0.75, "gmp, set, rigl: share of the warm-up at which they end (RigL's T_end)")
-    drop_fraction: float = _f(0.3, "set, rigl: share of each layer's active weights dropped and regrown at the first update (cosine decay to 0)")
+    source: str = _f('', "select 'source': the finished run whose final mask it trains (its folder's name, beside this run's folder)")
+    mask_control: str = _f('none', ("select 'source' and the score criteria: none (the mask as found, the same init) | reinit (fresh random weights) "
+                             "| shuffle (each layer permuted) | invert (the lowest scores; scores only)"))
+    sparse_init: str = _f('none', ("where a sparse network starts from the init weights (rewind_to 'init', or a mask update that starts sparse): "
+                            "none (the dense init as drawn) | fan_in (each unit's kept weights times sqrt(dense / kept fan-in), Evci et al. 2022)"))
+    score_batches: int = _f(1, 'score criteria: training minibatches the scores are computed on')
+    score_rounds: int = _f(0, "score criteria: prune in this many rounds on an exponential schedule; 0: the score's own (its registration's)")
+    mask_update: str = _f('none', 'none, or a registered mask update: how the mask changes during the warm-up')
+    update_every: str = _f('1ep', 'mask updates: iterations/epochs between updates')
+    update_start: float = _f(0.0, 'mask updates: share of the warm-up after which the updates begin')
+    update_end: float = _f(0.75, 'mask updates: share of the warm-up at which they end (T_end of drop and grow)')
+    drop_fraction: float = _f(0.3, "drop and grow: share of each layer's active weights dropped and regrown at the first update (cosine decay to 0)")
     regularize: str = _f('growing', 'none | growing')
     cycles: int = _f(5, 'prune steps C; 0: the smallest C whose share per step is <= max_rate')
     rate: float = _f(0.0, 'fixed share of survivors removed per step (derives C); 0: unused')
-    max_rate: float = _f(0.2, "LTH's largest share per round when cycles=0")
-    train_epochs: int = _f(60, 'training from scratch (warm-up, LTH retraining); the early-stop maximum')
+    max_rate: float = _f(0.2, 'the largest share removed per prune step when cycles=0')
+    train_epochs: int = _f(60, 'training from scratch (warm-up, retraining after a rewind); the early-stop maximum')
     patience: int = _f(5, 'early stopping: epochs without a lower validation loss')
     min_delta: float = _f(0.0, 'early stopping: smallest decrease that counts')
     es_rewind: str = _f('best', "early stopping: rewind to the best epoch, or k epochs back ('3')")
@@ -131,15 +109,27 @@ class TicketConfig:
     channels_last: str = _f('auto', 'auto (on for 2-D conv nets on CUDA) | on | off: NHWC memory format; not part of the identity')
     compile: str = _f('off', "off | on | reduce-overhead (CUDA graphs) | max-autotune: torch.compile's mode; not part of the identity")
     imports: tuple = _f((), 'modules / .py files imported first (--import); recorded, not part of the identity')
+    method_args: str = _f('{}', "JSON object of the method's own settings (its registration's fields), each also an option")
 
     def __post_init__(self):
-        for name in ('model_args', 'data_args'): object.__setattr__(self, name, canonical_json(getattr(self, name), name))
+        for name in ('model_args', 'data_args', 'method_args'):
+            object.__setattr__(self, name, canonical_json(getattr(self, name), name))
+        m = METHODS.get(self.preset)
+        if m is not None and self.method_args != '{}':     # a method's setting at its default is left out, as a field's is
+            own = {k: v for k, v in json.loads(self.method_args).items() if k not in m.fields or v != m.fields[k][0]}
+            object.__setattr__(self, 'method_args', canonical_json(own, 'method_args'))
         imports = (self.imports,) if isinstance(self.imports, str) else tuple(map(str, self.imports or ()))
         object.__setattr__(self, 'imports', imports)
 
     def canonical(self) -> str:
         "The run's identity: JSON of the fields that differ from their defaults, less `IDENTITY_EXCLUDED` (how it is run), keys sorted."
         return json.dumps(identity(asdict(self), type(self)), sort_keys=True)
+    def __getattr__(self, name:str):
+        "A setting of the method's own (its registration's `fields`): from `method_args`, else its default."
+        d = self.__dict__
+        m = METHODS.get(d.get('preset')) if not name.startswith('_') and 'method_args' in d else None
+        if m is None or name not in m.fields: raise AttributeError(f"'TicketConfig' object has no attribute {name!r}")
+        return json.loads(d['method_args']).get(name, m.fields[name][0])
     @property
     def model_kwargs(self) -> dict: return json.loads(self.model_args)
     @property
@@ -158,28 +148,47 @@ def _check_steps(name, value, extra=()):
 
 def _check_names(c:TicketConfig):
     "The fields that name a registered entry or one of a fixed set of choices."
-    check_choice('preset', c.preset, PRESETS)
+    get_method(c.preset)
     if not c.data_digest: check_choice('dataset', c.dataset, DATASETS)
     if not c.model_digest: check_choice('model', c.model, MODELS)
-    elif c.model_args != '{}': raise ConfigError("model_args apply to a registered model, not to a model object (build the object with them)")
-    for name, allowed in (('warmup', WARMUPS), ('select', SELECTS), ('mask_update', MASK_UPDATES), ('scope', SCOPES), ('allocation', ALLOCATIONS),
-                          ('regularize', REGULARIZES), ('shape', SHAPES), ('optimizer', OPTIMIZERS), ('schedule', SCHEDULES),
-                          ('precision', PRECISIONS), ('channels_last', ('auto', 'on', 'off')), ('compile', COMPILE_MODES)):
+    elif c.model_args != '{}':
+        raise ConfigError("model_args apply to a registered model, not to a model object (build the object with them)")
+    for name, allowed in (('warmup', WARMUPS), ('select', SELECTS), ('mask_update', MASK_UPDATES), ('scope', SCOPES),
+                          ('allocation', ALLOCATIONS), ('regularize', REGULARIZES), ('shape', SHAPES), ('optimizer', OPTIMIZERS),
+                          ('schedule', SCHEDULES), ('precision', PRECISIONS), ('channels_last', ('auto', 'on', 'off')),
+                          ('compile', COMPILE_MODES), ('mask_control', MASK_CONTROLS), ('sparse_init', SPARSE_INITS)):
         check_choice(name, getattr(c, name), allowed)
+
+def _check_method(c:TicketConfig):
+    "The method's own settings (`method_args`: its fields, each of its default's type) and checks, and its criterion's."
+    m, args = METHODS[c.preset], json.loads(c.method_args)
+    for k, v in args.items():
+        if k not in m.fields:
+            raise ConfigError(f"method_args holds {k!r}, which is not a setting of method {c.preset!r}"
+                              f" (its settings: {', '.join(m.fields) or 'none'})")
+        t = type(m.fields[k][0])
+        if not (isinstance(v, t) and (t is bool or not isinstance(v, bool)) or t is float and type(v) is int):
+            raise ConfigError(f"{k} of method {c.preset!r} must be a {t.__name__}, got {v!r}")
+    if c.source and 'source' not in SELECTS[c.select].uses:
+        raise ConfigError(f"source applies to a selection that trains a finished run's mask (select 'source'), not to {c.preset!r}")
+    for check in (SELECTS[c.select].check, m.check):
+        if check is not None: check(c)
 
 def _check_phases(c:TicketConfig):
     "Lengths, rewind points and the combinations of switches that make a procedure."
     _check_steps('rewind_to', c.rewind_to, ('none', 'init', 'early_stop', 'schedule'))
-    _check_steps('ramp', c.ramp); _check_steps('stabilize', c.stabilize)
-    if c.es_rewind != 'best' and not str(c.es_rewind).isdigit(): raise ConfigError(f"es_rewind must be 'best' or a number of epochs, got {c.es_rewind!r}")
+    _check_steps('ramp', c.ramp)
+    _check_steps('stabilize', c.stabilize)
+    if c.es_rewind != 'best' and not str(c.es_rewind).isdigit():
+        raise ConfigError(f"es_rewind must be 'best' or a number of epochs, got {c.es_rewind!r}")
     if c.rewind_to == 'early_stop' and c.warmup != 'early_stop': raise ConfigError("rewind_to 'early_stop' needs warmup 'early_stop'")
-    check_choice('mask_control', c.mask_control, MASK_CONTROLS); check_choice('sparse_init', c.sparse_init, SPARSE_INITS)
-    if c.select == 'source' and not c.source: raise ConfigError("select 'source' (retrain_ticket) needs source: the name of the finished run whose mask it trains")
-    if c.select == 'source' and (c.cycles != 1 or c.rate): raise ConfigError(f"select 'source' (retrain_ticket) prunes once, to the source's mask: cycles must be 1, got {c.cycles}")
-    if c.select != 'source' and c.source: raise ConfigError(f"source applies to retrain_ticket (select 'source'), not to {c.preset!r}")
-    _check_control(c); _check_updates(c); _check_sparse_init(c)
-    if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full': raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (a point of the warm-up, or its schedule)")
-    if not (isinstance(c.score_batches, int) and c.score_batches >= 1): raise ConfigError(f"score_batches must be an integer >= 1, got {c.score_batches!r}")
+    _check_control(c)
+    _check_updates(c)
+    _check_sparse_init(c)
+    if c.rewind_to not in ('none', 'init', 'early_stop') and c.warmup != 'full':
+        raise ConfigError(f"rewind_to {c.rewind_to!r} needs warmup 'full' (a point of the warm-up, or its schedule)")
+    if not (isinstance(c.score_batches, int) and c.score_batches >= 1):
+        raise ConfigError(f"score_batches must be an integer >= 1, got {c.score_batches!r}")
     for name in ('cycles', 'train_epochs', 'finetune', 'batch_size', 'seed', 'score_rounds'):
         v = getattr(c, name)
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0): raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
@@ -188,28 +197,35 @@ def _check_phases(c:TicketConfig):
                           f"the most epochs of stage 1, the retraining's schedule); to skip the warm-up use warmup='none'")
 
 def _check_control(c:TicketConfig):
-    "`mask_control`: a ticket's or a score criterion's control, each where it means something."
+    "`mask_control`: a control of the criteria that honour it, each where it means something."
     if c.mask_control == 'none': return
-    if c.select not in SCORES and c.select != 'source':
-        raise ConfigError(f"mask_control applies to retrain_ticket (select 'source') and to the score criteria ({', '.join(SCORES)}), not to select {c.select!r} of {c.preset!r}")
-    if c.mask_control == 'invert' and c.select == 'source': raise ConfigError("mask_control 'invert' keeps the lowest scores; retrain_ticket's mask has none: use none, reinit or shuffle")
-    if c.mask_control == 'reinit' and c.rewind_to != 'init': raise ConfigError(f"mask_control 'reinit' trains the mask from fresh weights, so it needs rewind_to 'init', got {c.rewind_to!r}")
+    if c.mask_control not in SELECTS[c.select].controls:
+        honour = [n for n, s in SELECTS.items() if c.mask_control in s.controls]
+        raise ConfigError(f"mask_control {c.mask_control!r} applies to select {', '.join(honour)}, not to select {c.select!r} "
+                          f"of {c.preset!r}")
+    if c.mask_control == 'reinit' and c.rewind_to != 'init':
+        raise ConfigError(f"mask_control 'reinit' trains the mask from fresh weights, so it needs rewind_to 'init', got {c.rewind_to!r}")
 
 def _check_sparse_init(c:TicketConfig):
     "`sparse_init` rescales a sparse network that starts from the init weights, and applies nowhere else."
-    if c.sparse_init != 'none' and c.rewind_to != 'init' and c.mask_update in ('none', 'gmp'):
-        raise ConfigError(f"sparse_init {c.sparse_init!r} rescales a sparse network that starts from the init weights: it needs rewind_to 'init' "
-                          f"(random_scratch, snip, grasp, synflow, retrain_ticket) or mask_update 'set' or 'rigl'; {c.preset!r} has rewind_to {c.rewind_to!r} and mask_update {c.mask_update!r}")
+    if c.sparse_init == 'none' or c.rewind_to == 'init' or MASK_UPDATES[c.mask_update].sparse_start: return
+    sparse = [n for n, m in METHODS.items() if m.switches.get('rewind_to') == 'init'
+              or MASK_UPDATES.get(m.switches.get('mask_update', 'none'), MASK_UPDATES['none']).sparse_start]
+    raise ConfigError(f"sparse_init {c.sparse_init!r} rescales a sparse network that starts from the init weights: it needs "
+                      f"rewind_to 'init' or a mask update that starts sparse ({', '.join(sparse)}); {c.preset!r} has rewind_to "
+                      f"{c.rewind_to!r} and mask_update {c.mask_update!r}")
 
 def _check_updates(c:TicketConfig):
-    "A mask update (`gmp`, `set`, `rigl`) changes the mask during a full warm-up and needs nothing else to prune."
+    "A mask update changes the mask during a full warm-up and needs nothing else to prune."
     _check_steps('update_every', c.update_every)
     if not 0 <= c.update_start < c.update_end <= 1:
-        raise ConfigError(f"update_start and update_end are shares of the warm-up, 0 <= update_start < update_end <= 1; got {c.update_start!r} and {c.update_end!r}")
+        raise ConfigError(f"update_start and update_end are shares of the warm-up, 0 <= update_start < update_end <= 1; "
+                          f"got {c.update_start!r} and {c.update_end!r}")
     if not 0 < c.drop_fraction < 1: raise ConfigError(f"drop_fraction must lie in (0, 1), got {c.drop_fraction!r}")
     if c.mask_update != 'none' and (c.warmup != 'full' or c.rewind_to != 'none' or c.regularize != 'none' or c.cycles != 1 or c.rate):
-        raise ConfigError(f"mask_update {c.mask_update!r} changes the mask during the warm-up: it needs warmup 'full', rewind_to 'none', regularize 'none' "
-                          f"and cycles 1; got warmup {c.warmup!r}, rewind_to {c.rewind_to!r}, regularize {c.regularize!r}, cycles {c.cycles}")
+        raise ConfigError(f"mask_update {c.mask_update!r} changes the mask during the warm-up: it needs warmup 'full', rewind_to 'none', "
+                          f"regularize 'none' and cycles 1; got warmup {c.warmup!r}, rewind_to {c.rewind_to!r}, regularize "
+                          f"{c.regularize!r}, cycles {c.cycles}")
 
 def _check_numbers(c:TicketConfig):
     "Fractions, rates, learning rates and the growth's and early stopping's numbers."
@@ -219,23 +235,36 @@ def _check_numbers(c:TicketConfig):
     for name in ('lr', 'reg_lr', 'finetune_lr', 'ceiling'):
         if not getattr(c, name) > 0: raise ConfigError(f"{name} must be positive, got {getattr(c, name)!r}")
     if c.delta < 0: raise ConfigError(f"delta must be >= 0 (0: derived from ramp), got {c.delta!r}")
-    if not (isinstance(c.patience, int) and c.patience >= 1): raise ConfigError(f"patience must be an integer >= 1, got {c.patience!r}")
-    if not (isinstance(c.interval, int) and c.interval >= 1): raise ConfigError(f"interval must be an integer >= 1, got {c.interval!r}")
-    if c.milestones and not all(m.strip().isdigit() for m in c.milestones.split(',')): raise ConfigError(f"milestones must be comma-separated epochs, got {c.milestones!r}")
+    for name in ('patience', 'interval'):
+        v = getattr(c, name)
+        if not (isinstance(v, int) and v >= 1): raise ConfigError(f"{name} must be an integer >= 1, got {v!r}")
+    if c.milestones and not all(m.strip().isdigit() for m in c.milestones.split(',')):
+        raise ConfigError(f"milestones must be comma-separated epochs, got {c.milestones!r}")
     if not 0 <= c.val_fraction < 1: raise ConfigError(f"val_fraction must lie in [0, 1), got {c.val_fraction!r}")
 
+def _nm_breaker(c:TicketConfig) -> tuple|None:
+    "The switch of `c` that cannot keep an N:M pattern, as `(field, value)`, or None."
+    if not MASK_UPDATES[c.mask_update].nm: return 'mask_update', c.mask_update
+    if c.allocation != 'uniform': return 'allocation', c.allocation
+    if c.mask_control == 'shuffle': return 'mask_control', c.mask_control
+    if not SELECTS[c.select].nm: return 'select', c.select
+    return None
+
 def _check_nm(c:TicketConfig):
-    "scope 'nm': its n:m, the one sparsity it reaches, and the methods that can honour the pattern."
+    "scope 'nm': its n:m, the one sparsity it reaches, and the parts that can honour the pattern."
     n, m = parse_nm(c.nm)
     if c.scope != 'nm': return
-    if abs(c.sparsity - (1 - n / m)) > 1e-9: raise ConfigError(f"scope 'nm' with nm {c.nm!r} keeps exactly {n} of every {m} weights: give sparsity {1 - n / m:g}, got {c.sparsity!r}")
-    why = ('mask_update', c.mask_update) if c.mask_update in ('set', 'rigl') else ('allocation', c.allocation) if c.allocation != 'uniform' else \
-          ('mask_control', c.mask_control) if c.mask_control == 'shuffle' else ('select', c.select) if c.select not in ('magnitude', 'random', 'source', *SCORES) else None
-    if why: raise ConfigError(f"{why[0]} {why[1]!r} of {c.preset!r} cannot keep an N:M pattern (scope 'nm'): use scope 'global' or 'layer', or another {why[0]}")
+    if abs(c.sparsity - (1 - n / m)) > 1e-9:
+        raise ConfigError(f"scope 'nm' with nm {c.nm!r} keeps exactly {n} of every {m} weights: give sparsity {1 - n / m:g}, "
+                          f"got {c.sparsity!r}")
+    why = _nm_breaker(c)
+    if why: raise ConfigError(f"{why[0]} {why[1]!r} of {c.preset!r} cannot keep an N:M pattern (scope 'nm'): use scope 'global' "
+                              f"or 'layer', or another {why[0]}")
 
 def _check(c:TicketConfig):
     "Every check of `validate_config`, in order."
-    _check_names(c); _check_phases(c); _check_numbers(c); _check_nm(c); get_device(c.device)
+    for check in (_check_names, _check_phases, _check_numbers, _check_nm, _check_method): check(c)
+    get_device(c.device)
 
 def validate_config(c:TicketConfig) -> TicketConfig:
     "`c`, checked: `ConfigError` naming the first bad field; a config that passed is marked and not checked again."
@@ -245,31 +274,42 @@ def validate_config(c:TicketConfig) -> TicketConfig:
     return c
 
 # %% ../nbs/09_config.ipynb #7c9e739f
-BUDGET_KEYS = ('lth_rewind', 'cycle_ramp', 'cycle_stabilize', 'lrr_weight_decay')   # budget entries that are not config fields
-LRR_WEIGHT_DECAY = 5e-4     # LRR's weight decay where the budget sets none (nbs/experiments/lrr.ipynb: without one it collapsed at 0.98 on MNIST-1D)
+BUDGET_KEYS = ('cycle_ramp', 'cycle_stabilize')   # budget entries that are not config fields (and the methods' `budget_keys`)
 
 def budget(dataset:str) -> dict:
     "The budget of `dataset`: `GENERIC_BUDGET` updated with what its registration gives, checked."
     b = {**GENERIC_BUDGET, **dataset_defaults(dataset)}
+    keys = BUDGET_KEYS + tuple(k for m in METHODS.values() for k in m.budget_keys)
     for k in b:
-        if k not in CONFIG_FIELDS and k not in BUDGET_KEYS or k in ('preset', 'dataset', 'seed', 'sparsity'):
+        if k not in CONFIG_FIELDS and k not in keys or k in ('preset', 'dataset', 'seed', 'sparsity'):
             raise ConfigError(f"the defaults of dataset {dataset!r} hold {k!r}, which is not a budget; allowed: config fields "
-                              f"(lr, train_epochs, batch_size, ...) and {', '.join(BUDGET_KEYS)}")
+                              f"(lr, train_epochs, batch_size, ...) and {', '.join(dict.fromkeys(keys))}")
     return b
 
-def make_config(preset:str='unilth', dataset:str='mnist1d', **overrides) -> TicketConfig:
-    "A validated `TicketConfig`: the dataset's budget, then the preset's switches, then `overrides` (less what the preset pins)."
-    check_choice('preset', preset, PRESETS); check_choice('dataset', dataset, DATASETS)
+def _split_overrides(m, overrides:dict) -> tuple:
+    "`overrides` as config fields, and the method's own settings (its `fields`) as `method_args`."
+    own = {k: overrides.pop(k) for k in list(overrides) if k in m.fields and k not in CONFIG_FIELDS}
     for k in overrides:
-        if k not in CONFIG_FIELDS: raise ConfigError(f"unknown config field {k!r}; allowed: {', '.join(CONFIG_FIELDS)}")
-    d = budget(dataset); sw = dict(PRESETS[preset])
+        if k not in CONFIG_FIELDS:
+            raise ConfigError(f"unknown config field {k!r}; allowed: {', '.join(CONFIG_FIELDS)}"
+                              + (f", and {m.name}'s own {', '.join(m.fields)}" if m.fields else ''))
+    if own and 'method_args' in overrides: raise ConfigError("give the method's settings by name or in method_args, not both")
+    return overrides, own
+
+def make_config(preset:str=DEFAULT_METHOD, dataset:str='mnist1d', **overrides) -> TicketConfig:
+    "A validated `TicketConfig`: the dataset's budget, then the method's switches, then `overrides` (less what the method pins)."
+    m = get_method(preset)
+    check_choice('dataset', dataset, DATASETS)
+    overrides, own = _split_overrides(m, dict(overrides))
+    d, sw = budget(dataset), dict(m.switches)
+    sw.update({k: fn(d) for k, fn in m.from_budget.items()})
     one_shot = sw.get('cycles', 1) == 1
     vals = {k: v for k, v in d.items() if k in CONFIG_FIELDS}
     vals['ramp'], vals['stabilize'] = (d['ramp'], d['stabilize']) if one_shot else (d['cycle_ramp'], d['cycle_stabilize'])
-    if sw.get('rewind_to') == 'lth_default': sw['rewind_to'] = d['lth_rewind']
-    if sw.get('weight_decay') == 'lrr_default': sw['weight_decay'] = d.get('lrr_weight_decay') or vals.get('weight_decay') or LRR_WEIGHT_DECAY
-    vals.update(sw); vals.update(overrides)
-    vals.update({k: sw[k] for k in PINNED if k in sw}, preset=preset, dataset=dataset)
+    vals.update(sw)
+    vals.update(overrides)
+    vals.update({k: sw[k] for k in m.pinned}, preset=preset, dataset=dataset)
+    if own: vals['method_args'] = own
     try: cfg = TicketConfig(**vals)
     except TypeError as e: raise ConfigError(str(e)) from None
     return validate_config(cfg)

@@ -15,6 +15,7 @@ from .regularization import Growth
 from .early_stopping import EarlyStopping, RewindBuffer, clone_state
 from .criteria import SELECTS, REGULARIZES
 from .sparse_training import MASK_UPDATES
+from .methods import DEFAULT_METHOD
 from .config import TicketConfig, make_config, validate_config, prune_schedule, growth_for, rewind_iteration
 
 # %% auto #0
@@ -44,13 +45,14 @@ class TicketState:
     early_stopping: dict|None = None     # the stopper's state (warm-up by early stopping)
     rewind_buffer: dict|None = None      # the snapshots of the last epochs (warm-up by early stopping)
     stage1: dict|None = None             # what stage 1 did: stop epoch, best epoch, rewound-to epoch
+    updater: dict|None = None            # the mask update's own state, if it keeps one (its state_dict)
     events: list = field(default_factory=list)   # one dict per prune: cycle, epoch, removed, sparsity, shock
     cost: dict = field(default_factory=dict)     # per phase: epochs, iterations, seconds
 
 # %% ../nbs/11_controller.ipynb #1037690e
 class TicketController:
     "The ticket algorithm of a preset, driven by any training loop through `before_step()`, `after_step()` and `end_epoch(val_loss)`."
-    def __init__(self, model:nn.Module, optimizer:torch.optim.Optimizer, preset:str='unilth', sparsity:float=0.9,
+    def __init__(self, model:nn.Module, optimizer:torch.optim.Optimizer, preset:str=DEFAULT_METHOD, sparsity:float=0.9,
                  steps_per_epoch:int|None=None, *, config:TicketConfig|None=None, lr_control:bool=True,
                  evaluate=None, batches=None, listener=None, agree=None, source_mask:Mask|None=None,
                  score_data=None, loss=None, input_shape=None, reinit_weights:dict|None=None, **overrides):
@@ -62,8 +64,9 @@ class TicketController:
         self.steps_per_epoch, self.lr_control = steps_per_epoch, lr_control
         self.evaluate, self.batches, self.listener = evaluate, batches, listener
         self.agree = agree                    # data-parallel: rank 0's selection on every rank (distributed.broadcast_mask)
-        self.source_mask = source_mask        # retrain_ticket: the finished run's mask it trains (select 'source')
-        self.score_data, self.loss, self.input_shape = score_data, loss, input_shape   # what a score criterion reads (snip, grasp: batches and loss; synflow: the shape)
+        self.source_mask = source_mask        # select 'source': the finished run's mask it trains
+        self.score_data, self.loss = score_data, loss   # what a score criterion reads: batches and a loss ...
+        self.input_shape = input_shape        # ... or the input's shape alone
         self.reinit_weights = reinit_weights  # mask_control 'reinit': the fresh weights the mask is trained from
         self.schedule = prune_schedule(self.cfg.sparsity, self.cfg.cycles, self.cfg.rate, self.cfg.max_rate)
         self.rewind_k = self._rewind_iters()
@@ -71,8 +74,8 @@ class TicketController:
         self._check_reachable()
         self.enforcer = self.regularizer = self.stopper = self.buffer = None
         self._in_step, self.steps_this_epoch, self._clock = False, 0, time.perf_counter()
-        factory = MASK_UPDATES[self.cfg.mask_update]
-        self.updater = factory(self) if factory is not None else None     # gmp, set, rigl: the mask changes during the warm-up
+        factory = MASK_UPDATES[self.cfg.mask_update].factory
+        self.updater = factory(self) if factory is not None else None     # a mask update: the mask changes during the warm-up
 
     def base_mask(self) -> Mask:
         "A dense mask over the prunable weights the config chooses."
@@ -83,7 +86,7 @@ class TicketController:
         "`ConfigError` if the target sparsity leaves nothing to keep (overall, or in a layer when every layer is pruned alike)."
         c, m = self.cfg, self.state.mask
         if c.scope == 'nm': is_nm(m, c.nm, exact=False)          # every prunable layer's input dimension splits into groups of m, or one line naming the layer
-        per_layer = c.scope == 'layer' or (c.select == 'random' and c.allocation == 'uniform')
+        per_layer = c.scope == 'layer' or (SELECTS[c.select].allocates and c.allocation == 'uniform')
         for n, t in (m.items() if per_layer else [('all prunable weights', torch.ones(m.num_total()))]):
             if t.numel() and round((1 - c.sparsity) * t.numel()) < 1:
                 raise ConfigError(f"sparsity {c.sparsity} is too high: it would leave {'layer ' + repr(n) if per_layer else n} with no weight "
@@ -186,7 +189,9 @@ def start(self:TicketController):
         if self.rewind_k is not None and c.rewind_to != 'schedule': st.rewind_weights = self._restart_weights()
         return self._next_cycle()
     self._begin('warmup', c.lr, 0.0 if c.warmup == 'early_stop' else c.weight_decay, c.train_epochs * self.steps_per_epoch)
-    if self.updater is not None: self.updater.begin(self); self._sparse_start()     # set, rigl: the sparse network starts here
+    if self.updater is not None:                    # a mask update begins: a sparse-from-init one draws its mask here
+        self.updater.begin(self)
+        self._sparse_start()
     if c.warmup == 'early_stop':
         extra = int(c.es_rewind) if c.es_rewind != 'best' else 0
         self.stopper, self.buffer = EarlyStopping(c.patience, c.min_delta), RewindBuffer(c.patience + 1 + extra)
@@ -198,7 +203,7 @@ def before_step(self:TicketController):
     "Call after `loss.backward()`, before `optimizer.step()`: masks the gradients, adds the regularization force."
     if self._in_step: raise ConfigError("before_step() called twice: call after_step() after each optimizer.step()")
     self.start(); self._in_step = True
-    if self.updater is not None and self.state.phase == 'warmup': self.updater.before_step(self)   # gmp, set, rigl (RigL reads the dense gradients)
+    if self.updater is not None and self.state.phase == 'warmup': self.updater.before_step(self)   # (it may read the dense gradients)
     if self.enforcer is not None: self.enforcer.apply_grads()
     if self.regularizer is not None: self.regularizer(self.model)
 
@@ -237,9 +242,15 @@ def _end_warmup(self:TicketController, val_loss:float):
         self.buffer.push(self.stopper.epoch, self.model, self.optimizer, None, self.batches, step=st.step_in_phase)
         if not stop and st.epoch_in_phase < c.train_epochs: return
         self._rewind_stage1()
-    elif st.epoch_in_phase < c.train_epochs: return
+    elif not self._update_ends(val_loss) and st.epoch_in_phase < c.train_epochs: return
     if c.rewind_to != 'early_stop': st.rewind_iter = self.rewind_k or 0
     self._next_cycle()
+
+@patch
+def _update_ends(self:TicketController, val_loss:float) -> bool:
+    "A mask update's say at an epoch's end of the warm-up (its optional `end_epoch`): True ends the warm-up now."
+    end = getattr(self.updater, 'end_epoch', None)
+    return bool(end is not None and end(self, val_loss))
 
 @patch
 def _rewind_stage1(self:TicketController):
@@ -268,7 +279,7 @@ def _finish(self:TicketController):
 def _select(self:TicketController):
     c, st = self.cfg, self.state
     st.cycle += 1
-    new = st.mask if self.updater is not None else SELECTS[c.select](self, st.mask, self.schedule[st.cycle - 1])   # a mask update's ticket: the mask it reached
+    new = st.mask if self.updater is not None else SELECTS[c.select].select(self, st.mask, self.schedule[st.cycle - 1])   # a mask update's ticket: the mask it reached
     if self.agree is not None: new = self.agree(new)
     st.removing = st.mask.removed_by(new)
     factory = REGULARIZES[c.regularize]
@@ -337,6 +348,7 @@ def state_dict(self:TicketController) -> dict:
     st.regularizer = self.regularizer.state_dict() if self.regularizer is not None else None
     st.early_stopping = self.stopper.state_dict() if self.stopper is not None else None
     st.rewind_buffer = self.buffer.state_dict() if self.buffer is not None else None
+    st.updater = self.updater.state_dict() if hasattr(self.updater, 'state_dict') else None
     d = {f.name: getattr(st, f.name) for f in fields(TicketState)}
     for k in ('mask', 'removing', 'ticket'): d[k] = {n: t.cpu().clone() for n, t in d[k].items()} if d[k] is not None else None
     d['events'], d['cost'] = copy.deepcopy(d['events']), copy.deepcopy(d['cost'])
@@ -357,7 +369,8 @@ def load_state_dict(self:TicketController, sd:dict):
         self.buffer = RewindBuffer(1); self.buffer.load_state_dict(st.rewind_buffer)
     if st.regularizer is not None:
         self.regularizer = REGULARIZES[self.cfg.regularize](self.model, st.removing, self); self.regularizer.load_state_dict(st.regularizer)
-    st.early_stopping = st.rewind_buffer = st.regularizer = None
+    if st.updater is not None and hasattr(self.updater, 'load_state_dict'): self.updater.load_state_dict(st.updater)
+    st.early_stopping = st.rewind_buffer = st.regularizer = st.updater = None
     self.enforcer = None
     if st.phase not in ('start', 'done'): self._enforce()
     self._in_step, self.steps_this_epoch = False, 0

@@ -4,29 +4,60 @@
 
 # %% ../nbs/10_criteria.ipynb #95dce8ea
 from __future__ import annotations
+from typing import Callable, NamedTuple
 import torch
 from .core import ConfigError, make_generator, same_definition, defined_at, MASK_STREAM
 from .masks import Mask, prune_magnitude, prune_random, shuffle_mask, keep_nm
 from .regularization import GrowingL2
 
 # %% auto #0
-__all__ = ['SELECTS', 'REGULARIZES', 'CONTROL_STREAM', 'register_selector', 'register_regularizer', 'select_magnitude',
-           'select_random', 'select_source']
+__all__ = ['FREE', 'SELECTS', 'REGULARIZES', 'CONTROL_STREAM', 'MASK_CONTROLS', 'Cost', 'Selector', 'register_selector',
+           'register_regularizer', 'select_magnitude', 'select_random', 'select_source', 'check_source']
 
 # %% ../nbs/10_criteria.ipynb #2d895607
+class Cost(NamedTuple):
+    "What an extension costs beyond the training steps, counted by the FLOPs ledger."
+    passes: float = 0.0            # forward-equivalents of the dense network per scored example and round (SNIP: 3)
+    one_example: bool = False      # it scores one all-ones example (SynFlow), not `score_batches` batches
+    dense_gradients: bool = False  # each mask update reads the dense network's gradient: one batch's dense backward (RigL)
+
+FREE = Cost()   # nothing beyond the training steps (magnitude, a random draw, a mask handed over)
+
+class Selector(NamedTuple):
+    "A registered selection criterion: `select(ctl, mask, density) -> Mask` and what it costs, supports, checks and reads."
+    select: Callable
+    cost: Cost
+    controls: tuple = ('none',)    # the `mask_control` values it honours
+    nm: bool = True                # it can keep an N:M pattern (scope 'nm')
+    allocates: bool = False        # its layer densities come from the config's `allocation` (a random ticket)
+    check: Callable|None = None    # check(config) -> None, or ConfigError: what a config choosing it must hold
+    uses: tuple = ()               # the config fields it reads beyond the common ones
+
 SELECTS, REGULARIZES = {}, {}    # selection criteria and regularizers by name: a config's `select` and `regularize`
 
-def register_selector(name:str, select, replace:bool=False):
-    "Register `select(ctl, mask, density) -> Mask` as selection criterion `name` (a config's `select`)."
-    if name in SELECTS and not replace and not same_definition(SELECTS[name], select):
-        raise ConfigError(f"selection criterion {name!r} is already registered (by {defined_at(SELECTS[name])}); pass replace=True to override it")
-    SELECTS[name] = select; return select
+def _no_cost(kind:str, name:str):
+    return ConfigError(f"{kind} {name!r} states no cost: pass cost=Cost(...) (passes per example, dense gradients), "
+                       f"or cost=FREE if it costs nothing beyond the training steps")
+
+def register_selector(name:str, select, replace:bool=False, *, cost:Cost|None=None, controls:tuple=('none',), nm:bool=True,
+                      allocates:bool=False, check=None, uses:tuple=()):
+    "Register `select(ctl, mask, density) -> Mask` as selection criterion `name` (a config's `select`), with its `cost`."
+    if not isinstance(cost, Cost): raise _no_cost('selection criterion', name)
+    old = SELECTS.get(name)
+    if old is not None and not replace and not same_definition(old.select, select):
+        raise ConfigError(f"selection criterion {name!r} is already registered (by {defined_at(old.select)}); "
+                          "pass replace=True to override it")
+    SELECTS[name] = Selector(select, cost, tuple(controls), nm, allocates, check, tuple(uses))
+    return select
 
 def register_regularizer(name:str, factory, replace:bool=False):
     "Register `factory(model, target, ctl) -> hook` (or None: no regularization) as regularizer `name` (a config's `regularize`)."
     if name in REGULARIZES and not replace and not same_definition(REGULARIZES[name], factory):
-        raise ConfigError(f"regularizer {name!r} is already registered (by {defined_at(REGULARIZES[name])}); pass replace=True to override it")
-    REGULARIZES[name] = factory; return factory
+        raise ConfigError(f"regularizer {name!r} is already registered (by {defined_at(REGULARIZES[name])}); "
+                          "pass replace=True to override it")
+    REGULARIZES[name] = factory
+    return factory
+
 
 # %% ../nbs/10_criteria.ipynb #bf59919c
 def select_magnitude(ctl, mask:Mask, density:float) -> Mask:
@@ -41,7 +72,7 @@ def select_magnitude(ctl, mask:Mask, density:float) -> Mask:
         if alive > want: new[n] = prune_magnitude(ctl.model, 1 - want / alive, Mask({n: mask[n]}), 'layer')[n]
     return new
 
-register_selector('magnitude', select_magnitude)
+register_selector('magnitude', select_magnitude, cost=FREE, uses=('scope', 'nm'))
 
 # %% ../nbs/10_criteria.ipynb #ed389091
 def select_random(ctl, mask:Mask, density:float) -> Mask:
@@ -63,10 +94,11 @@ def select_random(ctl, mask:Mask, density:float) -> Mask:
             new[n] = flat.reshape(mask[n].shape)
     return new
 
-register_selector('random', select_random)
+register_selector('random', select_random, cost=FREE, allocates=True, uses=('scope', 'allocation', 'nm'))
 
 # %% ../nbs/10_criteria.ipynb #ebdd33fa
 CONTROL_STREAM = 11     # the seed's stream for the ticket controls: the shuffle, the fresh init
+MASK_CONTROLS = ('none', 'reinit', 'shuffle', 'invert')   # as found, fresh weights, shuffled per layer, the lowest scores
 
 def select_source(ctl, mask:Mask, density:float) -> Mask:
     "The mask handed to the controller (`ctl.source_mask`, a finished run's), over the same weights; shuffled per layer for `mask_control='shuffle'`."
@@ -79,7 +111,14 @@ def select_source(ctl, mask:Mask, density:float) -> Mask:
     src = Mask({n: src[n].to(mask[n].device) for n in mask})
     return shuffle_mask(src, make_generator(c.seed, CONTROL_STREAM)) if c.mask_control == 'shuffle' else src
 
-register_selector('source', select_source)
+def check_source(c):
+    "A config that trains a finished run's mask: it names the run, and prunes once, to that mask."
+    if not c.source: raise ConfigError("select 'source' (retrain_ticket) needs source: the name of the finished run whose mask it trains")
+    if c.cycles != 1 or c.rate:
+        raise ConfigError(f"select 'source' (retrain_ticket) prunes once, to the source's mask: cycles must be 1, got {c.cycles}")
+
+register_selector('source', select_source, cost=FREE, controls=('none', 'reinit', 'shuffle'), check=check_source,
+                  uses=('source', 'mask_control'))
 
 # %% ../nbs/10_criteria.ipynb #990704c5
 register_regularizer('none', None)

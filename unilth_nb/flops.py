@@ -10,19 +10,20 @@ from pathlib import Path
 from .core import ConfigError, import_modules
 from .masks import Mask
 from .config import TicketConfig, budget
+from .criteria import SELECTS
 from .scores import SCORES
+from .sparse_training import MASK_UPDATES
+from .methods import DENSE
 from .store import RunFiles, load_result
 from .pipeline import plan_run
 from dataclasses import asdict
 from .models import dense_flops
 
 # %% auto #0
-__all__ = ['SCORE_PASSES', 'module_of', 'ticket_flops', 'mask_timeline', 'reference_epochs', 'training_flops', 'dense_of',
-           'run_costs', 'loop_costs']
+__all__ = ['module_of', 'ticket_flops', 'mask_timeline', 'reference_epochs', 'training_flops', 'dense_of', 'run_costs',
+           'loop_costs']
 
 # %% ../nbs/37_flops.ipynb #c5726102
-SCORE_PASSES = {'snip': (3, False), 'grasp': (6, False), 'synflow': (3, True)}   # forward-equivalents per example, and whether it scores one all-ones example
-
 def module_of(weight:str) -> str:
     "The module that owns parameter `weight` (`'layer1.0.conv1.weight'` -> `'layer1.0.conv1'`)."
     return weight.rsplit('.', 1)[0] if '.' in weight else ''
@@ -53,18 +54,28 @@ def reference_epochs(config:dict) -> int:
         return int(budget(config['dataset'])['train_epochs'])
     except (ConfigError, KeyError): return int(config['train_epochs'])
 
+def _cost(registry:dict, kind:str, name:str, config:dict):
+    "The registered cost of `name` (a criterion or a mask update), the config's `--import` modules imported first."
+    import_modules(config.get('imports', ()))
+    if name not in registry:
+        raise ConfigError(f"{kind} {name!r} is not registered in this process: import the module that registers it "
+                          "(its cost is unknown, and never taken as 0)")
+    return registry[name].cost
+
 def training_flops(result:dict, dense:dict, folder:str|Path|None=None, epochs:int|None=None) -> dict:
-    "A run's training FLOPs (`train`: `steps` + RigL's `dense_gradients` + `scoring`) and one dense training of `epochs` (default: its dataset's budget) (`dense_run`)."
+    """A run's training FLOPs (`train`: `steps` + the mask updates' `dense_gradients` + `scoring`) and one dense training of
+    `epochs` (default: its dataset's budget) (`dense_run`)."""
     c, plan = result['config'], result['plan']
     B, T, F = plan['batch_size'], result['cost']['total']['iterations'], dense['total']
     tl = mask_timeline(result, dense, folder)
     ends = [a for a, _ in tl[1:]] + [T]
     steps = sum(3 * B * max(0, e - a) * ticket_flops(dense, d) for (a, d), e in zip(tl, ends))
-    grads = sum(B * (F - ticket_flops(dense, d)) for (_, d), e in zip(tl[1:], result['prune_events']) if e.get('update') == 'rigl' and 'fraction' in e)
-    passes, one = SCORE_PASSES.get(c['select'], (0, False))
-    rounds = c.get('score_rounds') or (SCORES[c['select']][1] if c['select'] in SCORES else 1)
+    grads = sum(B * (F - ticket_flops(dense, d)) for (_, d), e in zip(tl[1:], result['prune_events'])
+                if 'fraction' in e and _cost(MASK_UPDATES, 'mask update', e.get('update'), c).dense_gradients)
+    cost = _cost(SELECTS, 'selection criterion', c['select'], c)
+    rounds = c.get('score_rounds') or (SCORES[c['select']].rounds if c['select'] in SCORES else 1)
     scored = sum('cycle' in e for e in result['prune_events'])                # every prune step of a score criterion scores again
-    scoring = scored * passes * rounds * (1 if one else c.get('score_batches', 1) * B) * F
+    scoring = scored * cost.passes * rounds * (1 if cost.one_example else c.get('score_batches', 1) * B) * F
     return {'train': steps + grads + scoring, 'steps': steps, 'dense_gradients': grads, 'scoring': scoring,
             'dense_run': 3 * B * (reference_epochs(c) if epochs is None else epochs) * plan['steps_per_epoch'] * F}
 
@@ -79,10 +90,10 @@ def dense_of(result) -> dict:
     if (result.plan or {}).get('flops'): return result.plan['flops']
     c = result.config
     if c.get('model_digest') or c.get('data_digest'): raise ConfigError(f"run {result.name!r} was recorded before its FLOPs and ran a model or data object: its counts cannot be rebuilt")
-    return _rebuilt_flops(json.dumps({**c, 'seed': 0, 'preset': 'dense', 'sparsity': 0.0, 'device': 'cpu'}, sort_keys=True))
+    return _rebuilt_flops(json.dumps({**c, 'seed': 0, 'preset': DENSE, 'sparsity': 0.0, 'device': 'cpu'}, sort_keys=True))
 
 def _costs(result:dict, dense:dict, folder=None, epochs:int|None=None) -> dict:
-    "Parameters and FLOPs of a result (or a controller's report made into one) against the `dense` counts (training: against `epochs` of dense training)."
+    "Parameters and FLOPs of a result (or a controller's report made into one) against the dense network's counts (training: against `epochs` of dense training)."
     sp = result['sparsity']
     inference = ticket_flops(dense, {n: 1 - sp['layers'][n] for n in result['prunable']})
     t = training_flops(result, dense, folder, epochs)

@@ -9,12 +9,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call
 from .core import ConfigError, make_generator, same_definition, defined_at
 from .masks import Mask, shuffle_mask, keep_nm
-from .criteria import SELECTS, register_selector, CONTROL_STREAM
+from typing import Callable, NamedTuple
+from .criteria import SELECTS, Cost, register_selector, CONTROL_STREAM, MASK_CONTROLS
 
 # %% auto #0
-__all__ = ['SCORES', 'GRASP_TEMPERATURE', 'SYNFLOW_ROUNDS', 'keep_top', 'select_by_score', 'register_score', 'first_batches',
-           'evaluating', 'scoring_tensors', 'scoring_forward', 'snip_scores', 'score_snip', 'hessian_gradient',
-           'grasp_scores', 'score_grasp', 'synflow_scores', 'score_synflow']
+__all__ = ['SCORES', 'GRASP_TEMPERATURE', 'SYNFLOW_ROUNDS', 'keep_top', 'Score', 'select_by_score', 'register_score',
+           'first_batches', 'evaluating', 'scoring_tensors', 'scoring_forward', 'snip_scores', 'score_snip',
+           'hessian_gradient', 'grasp_scores', 'score_grasp', 'synflow_scores', 'score_synflow']
 
 # %% ../nbs/30_scores.ipynb #c3d5e501
 def _top(scores:torch.Tensor, alive:torch.Tensor, k:int) -> torch.Tensor:
@@ -37,12 +38,19 @@ def keep_top(scores:dict, mask:Mask, density:float, scope:str='global', nm='2:4'
     return Mask({n: p.reshape(mask[n].shape).to(mask[n].device) for n, p in zip(names, parts)})
 
 # %% ../nbs/30_scores.ipynb #75df4a13
-SCORES = {}    # score functions by name: each is also a selection criterion (a config's `select`), with its default number of rounds
+class Score(NamedTuple):
+    "A registered score: `score(ctl, mask) -> {weight name: tensor}`, its default rounds, and its cost per scored example."
+    score: Callable
+    rounds: int
+    passes: float          # forward-equivalents of the dense network per example and round (forward 1, backward 2)
+    one_example: bool      # it scores one all-ones example, not `score_batches` training batches
+
+SCORES = {}    # scores by name: each is also a selection criterion (a config's `select`)
 
 def select_by_score(ctl, mask:Mask, density:float) -> Mask:
     "Keep the highest scores of the criterion named by `select` (the lowest for mask_control 'invert'), in its rounds (`score_rounds`) on an exponential schedule; each layer shuffled for 'shuffle'."
     c = ctl.cfg
-    score, own_rounds = SCORES[c.select]
+    score, own_rounds = SCORES[c.select][:2]
     rounds, start = c.score_rounds or own_rounds, mask.density()
     for r in range(1, rounds + 1):
         s = score(ctl, mask)
@@ -50,15 +58,23 @@ def select_by_score(ctl, mask:Mask, density:float) -> Mask:
         mask = keep_top(s, mask, start * (density / start) ** (r / rounds) if r < rounds else density, c.scope, c.nm)
     return shuffle_mask(mask, make_generator(c.seed, CONTROL_STREAM)) if c.mask_control == 'shuffle' else mask
 
-def register_score(name:str, score, rounds:int=1, replace:bool=False):
-    "Register `score(ctl, mask) -> {weight name: tensor}` (higher: kept) as criterion `name`, pruned in `rounds` rounds unless a config's `score_rounds` says otherwise; `name` becomes a config's `select`."
-    if name in SCORES and not replace and not same_definition(SCORES[name][0], score):
-        raise ConfigError(f"score {name!r} is already registered (by {defined_at(SCORES[name][0])}); pass replace=True to override it")
-    if getattr(SELECTS.get(name), '__qualname__', 'select_by_score') != 'select_by_score':    # (this module's, or a notebook's copy of it)
+def register_score(name:str, score, rounds:int=1, replace:bool=False, *, passes:float|None=None, one_example:bool=False):
+    """Register `score(ctl, mask) -> {weight name: tensor}` (higher: kept) as criterion `name` (a config's `select`), pruned in
+    `rounds` rounds unless `score_rounds` says otherwise; `passes`: its cost, forward-equivalents per scored example and round."""
+    if name in SCORES and not replace and not same_definition(SCORES[name].score, score):
+        raise ConfigError(f"score {name!r} is already registered (by {defined_at(SCORES[name].score)}); pass replace=True to override it")
+    old = SELECTS.get(name)
+    if old is not None and getattr(old.select, '__qualname__', '') != 'select_by_score':    # (this module's, or a notebook's copy)
         raise ConfigError(f"{name!r} is a selection criterion that is not a score: choose another name")
     if not (isinstance(rounds, int) and rounds >= 1): raise ConfigError(f"rounds must be an integer >= 1, got {rounds!r}")
-    register_selector(name, select_by_score, replace=True)
-    SCORES[name] = (score, rounds); return score
+    if not (isinstance(passes, (int, float)) and not isinstance(passes, bool) and passes >= 0):
+        raise ConfigError(f"score {name!r} states no cost: pass passes= (forward-equivalents of the dense network per scored "
+                          f"example and round: a forward and a backward pass are 3), got {passes!r}")
+    register_selector(name, select_by_score, replace=True, cost=Cost(passes, one_example), controls=MASK_CONTROLS,
+                      uses=('score_batches', 'score_rounds', 'mask_control', 'scope', 'nm'))
+    SCORES[name] = Score(score, rounds, passes, one_example)
+    return score
+
 
 # %% ../nbs/30_scores.ipynb #2310790d
 def first_batches(batches, n:int, device=None) -> list:
@@ -121,7 +137,7 @@ def score_snip(ctl, mask:Mask) -> dict:
     "SNIP's scores on the controller's model, training batches and loss."
     return snip_scores(ctl.model, mask, _data_of(ctl), _loss_of(ctl))
 
-register_score('snip', score_snip)
+register_score('snip', score_snip, passes=3)
 
 # %% ../nbs/30_scores.ipynb #05f01699
 GRASP_TEMPERATURE = 200.0    # the authors' code divides the logits by T before the loss
@@ -150,7 +166,7 @@ def score_grasp(ctl, mask:Mask) -> dict:
     "GraSP's scores on the controller's model, training batches and loss."
     return grasp_scores(ctl.model, mask, _data_of(ctl), _loss_of(ctl))
 
-register_score('grasp', score_grasp)
+register_score('grasp', score_grasp, passes=6)
 
 # %% ../nbs/30_scores.ipynb #931274cc
 def synflow_scores(model:nn.Module, mask:Mask, input_shape) -> dict:
@@ -167,4 +183,4 @@ def score_synflow(ctl, mask:Mask) -> dict:
         raise ConfigError(f"select {ctl.cfg.select!r} needs the shape of one input example: give the controller input_shape= (e.g. (1, 40)); run() passes the data's")
     return synflow_scores(ctl.model, mask, tuple(ctl.input_shape))
 
-register_score('synflow', score_synflow, rounds=SYNFLOW_ROUNDS)
+register_score('synflow', score_synflow, rounds=SYNFLOW_ROUNDS, passes=3, one_example=True)

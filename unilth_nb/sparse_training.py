@@ -5,23 +5,38 @@
 # %% ../nbs/31_sparse_training.ipynb #7d304091
 from __future__ import annotations
 import math
+from typing import Callable, NamedTuple
 import torch
 from .core import ConfigError, parse_steps, make_generator, same_definition, defined_at, MASK_STREAM
 from .masks import Mask, prune_random
-from .criteria import select_magnitude
+from .criteria import Cost, FREE, select_magnitude
 
 # %% auto #0
-__all__ = ['MASK_UPDATES', 'UPDATE_STREAM', 'register_mask_update', 'update_steps', 'gmp_sparsity', 'GradualMagnitude',
+__all__ = ['MASK_UPDATES', 'UPDATE_STREAM', 'Update', 'register_mask_update', 'update_steps', 'gmp_sparsity', 'GradualMagnitude',
            'drop_fraction_at', 'drop_and_grow', 'DropAndGrow']
 
 # %% ../nbs/31_sparse_training.ipynb #ba9b6d39
-MASK_UPDATES = {'none': None}    # mask updates by name: a config's `mask_update`
+class Update(NamedTuple):
+    "A registered mask update: `factory(ctl) -> updater` (None: no update) and what it costs, supports and reads."
+    factory: Callable|None
+    cost: Cost
+    nm: bool = True                # it can keep an N:M pattern (scope 'nm')
+    sparse_start: bool = False     # the network is sparse from the warm-up's start (what `sparse_init` rescales)
+    uses: tuple = ()               # the config fields it reads beyond the common ones
 
-def register_mask_update(name:str, factory, replace:bool=False):
-    "Register `factory(ctl) -> updater` (with `begin(ctl)` and `before_step(ctl)`) as mask update `name`, a config's `mask_update`."
-    if name in MASK_UPDATES and not replace and not same_definition(MASK_UPDATES[name], factory):
-        raise ConfigError(f"mask update {name!r} is already registered (by {defined_at(MASK_UPDATES[name])}); pass replace=True to override it")
-    MASK_UPDATES[name] = factory; return factory
+MASK_UPDATES = {'none': Update(None, FREE)}    # mask updates by name: a config's `mask_update`
+
+def register_mask_update(name:str, factory, replace:bool=False, *, cost:Cost|None=None, nm:bool=True, sparse_start:bool=False,
+                         uses:tuple=()):
+    "Register `factory(ctl) -> updater` (`begin`, `before_step`, optionally `end_epoch`) as mask update `name`, with its `cost`."
+    if not isinstance(cost, Cost):
+        raise ConfigError(f"mask update {name!r} states no cost: pass cost=Cost(...) (dense_gradients=True if each update reads "
+                          "the dense gradient), or cost=FREE if it costs nothing beyond the training steps")
+    old = MASK_UPDATES.get(name)
+    if old is not None and not replace and not same_definition(old.factory, factory):
+        raise ConfigError(f"mask update {name!r} is already registered (by {defined_at(old.factory)}); pass replace=True to override it")
+    MASK_UPDATES[name] = Update(factory, cost, nm, sparse_start, tuple(uses))
+    return factory
 
 def update_steps(c, steps_per_epoch:int) -> list:
     "The warm-up steps (counted from 0) at which the mask changes: `t0 + k * every` for k >= 1, up to `update_end` of the warm-up; `ConfigError` if none."
@@ -56,7 +71,7 @@ class GradualMagnitude:
         new = select_magnitude(ctl, ctl.state.mask, 1 - s)
         ctl.update_mask(new, {'step': t, 'target': s, 'removed': ctl.state.mask.num_kept() - new.num_kept()})
 
-register_mask_update('gmp', GradualMagnitude)
+register_mask_update('gmp', GradualMagnitude, cost=FREE, uses=('update_every', 'update_start', 'update_end', 'scope'))
 
 # %% ../nbs/31_sparse_training.ipynb #55997650
 UPDATE_STREAM = 12     # the seed's stream for SET's random regrowth
@@ -111,5 +126,6 @@ class DropAndGrow:
                 if params[n].grad is not None: params[n].grad.masked_fill_(new[n] & ~mask[n], 0)
         ctl.update_mask(new, {'step': t, 'fraction': f, 'dropped': int(sum((mask[n] & ~new[n]).sum() for n in mask))})
 
-register_mask_update('set', lambda ctl: DropAndGrow(ctl, 'random'))
-register_mask_update('rigl', lambda ctl: DropAndGrow(ctl, 'gradient'))
+_GROW = dict(nm=False, sparse_start=True, uses=('update_every', 'update_start', 'update_end', 'drop_fraction', 'allocation', 'sparse_init'))
+register_mask_update('set', lambda ctl: DropAndGrow(ctl, 'random'), cost=FREE, **_GROW)
+register_mask_update('rigl', lambda ctl: DropAndGrow(ctl, 'gradient'), cost=Cost(dense_gradients=True), **_GROW)
