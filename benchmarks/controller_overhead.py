@@ -13,7 +13,7 @@ epoch and the ratio controlled/bare, per phase.
 import argparse, copy, statistics, time
 import torch, torch.nn.functional as F
 from unilth_nb.core import seed_everything
-from unilth_nb.data import get_data
+from unilth_nb.datasets import get_data
 from unilth_nb.models import get_model
 from unilth_nb.masks import Mask, prune_magnitude
 from unilth_nb.training import MaskEnforcer

@@ -24,7 +24,7 @@ counts host-device synchronizations in one masked epoch (torch.cuda.set_sync_deb
 import argparse, json, os, statistics, sys, time, warnings
 import torch, torch.nn.functional as F
 from unilth_nb.core import seed_everything, get_device
-from unilth_nb.data import register_dataset, get_data
+from unilth_nb.datasets import register_dataset, get_data
 from unilth_nb.models import get_model
 from unilth_nb.training import make_optimizer, resolve_execution, autocast
 from unilth_nb.config import make_config

@@ -9,7 +9,8 @@ Dense and masked epochs are interleaved so that drifts in machine load hit both 
 import argparse, copy, statistics, time
 import torch
 from unilth_nb.core import seed_everything, get_device
-from unilth_nb.data import get_data, TensorBatches
+from unilth_nb.data import TensorBatches
+from unilth_nb.datasets import get_data
 from unilth_nb.models import get_model
 from unilth_nb.masks import prune_random
 from unilth_nb.training import MaskEnforcer, make_optimizer, train_epoch

@@ -10,7 +10,7 @@ Every loop is the same hand-written loop around a `TicketController` (forward, b
 import argparse, copy, statistics, time
 import torch, torch.nn.functional as F
 from unilth_nb.core import seed_everything
-from unilth_nb.data import get_data
+from unilth_nb.datasets import get_data
 from unilth_nb.models import get_model
 from unilth_nb.config import make_config
 from unilth_nb.controller import TicketController

@@ -76,7 +76,7 @@ def test_a_setting_of_yours_the_data_cannot_carry_is_one_line(datasets, tmp_path
     assert cli(*wine, '--batch_size', '120', '--dry-run')[0] == 0          # yours alone can be carried: the default interval fits the ramp
 
 def test_the_imbalanced_task_gets_a_stratified_validation_split(datasets):
-    from unilth_nb.data import get_data
+    from unilth_nb.datasets import get_data
     d = get_data('binary', fit_val=True)
     share = float(d.val.y.float().mean()); total = float(torch.cat([d.train.y, d.val.y]).float().mean())
     assert abs(share - total) <= 1 / len(d.val.y), (share, total)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch, torch.nn as nn
 from .masks import Mask
-from .data import get_data
+from .datasets import get_data
 from .models import get_model
 from .store import load_ticket
 from .core import ConfigError, atomic_write

@@ -10,7 +10,8 @@ from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.basics import patch
 from .core import ConfigError, seed_everything, get_device, get_rng_state, set_rng_state, moved_names, make_generator
-from .data import get_data, Data
+from .data import Data
+from .datasets import get_data
 from .models import get_model, check_model_input, dense_flops
 from .masks import Mask
 from .early_stopping import clone_state

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, asdict
 from .core import ConfigError, parse_steps
-from .data import default_batch_size, MIN_STEPS, MIN_VAL, Data, fit_batch_size
+from .data import MIN_STEPS, MIN_VAL, Data, fit_batch_size
+from .datasets import default_batch_size
 from .regularization import Growth
 from .criteria import REGULARIZES
 from .sparse_training import update_steps

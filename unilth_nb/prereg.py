@@ -8,7 +8,7 @@ import hashlib, json, time
 from dataclasses import dataclass
 from pathlib import Path
 from .core import ConfigError, first_line, import_modules, save_json
-from .data import DATASETS
+from .datasets import DATASETS
 from .models import MODELS
 from .config import PRESETS
 from .sweep import configure, lth_at_epochs

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import ConfigError, check_choice, seed_everything, get_device, atomic_write, write_error
 from .masks import Mask, prune_magnitude, sparsity_report
-from .data import get_data
+from .datasets import get_data
 from .models import get_model
 
 # %% auto #0
