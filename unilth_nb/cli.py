@@ -10,8 +10,12 @@ from .distributed import dist_env
 from .core import ConfigError, StorageError, RunBusyError, import_modules
 from .training import DivergedError
 from .config import TicketConfig
+from .criteria import SELECTS
+from .scores import SCORES
+from .sparse_training import MASK_UPDATES
+from .methods import METHODS, load_methods
 from .commands import (NOT_OPTIONS, cmd_run, cmd_sweep, cmd_report, cmd_analyze, cmd_export, cmd_pack, cmd_unpack,
-                                cmd_check, cmd_study)
+                                cmd_check, cmd_study, cmd_methods)
 
 # %% auto #0
 __all__ = ['COMMANDS', 'field_help', 'build_parser', 'main']
@@ -57,17 +61,45 @@ def _add_import_option(p:argparse.ArgumentParser):
                    help='a module name or a .py file to import first (repeatable), e.g. one that calls register_model '
                         '/ register_dataset; recorded in config.json, imported again by sweep workers')
 
+def _option_groups() -> dict:
+    "The config fields that only some registered parts read (their `uses`), by part: a group of their own in --help."
+    common = set().union(*(s.uses for n, s in SELECTS.items() if n not in SCORES))
+    scores = set().union(*(SELECTS[n].uses for n in SCORES)) - common
+    updates = set().union(*(u.uses for u in MASK_UPDATES.values())) - common - scores
+    return {f"score criteria ({', '.join(SCORES)})": scores,
+            f"mask updates ({', '.join(n for n in MASK_UPDATES if n != 'none')})": updates}
+
 def _add_config_options(p:argparse.ArgumentParser, skip=()):
+    "Every config field an option (those of some parts only in their group), then each method's own settings."
     helps, defaults = field_help(), {f.name: f.default for f in fields(TicketConfig)}
+    helps['preset'] = f"a registered method: {', '.join(METHODS)} ('unilth methods' says what each is)"
     types = {'int': int, 'float': float, 'bool': _to_bool, 'str': str}
+    where = {}
+    for title, names in _option_groups().items(): where.update(dict.fromkeys(names, p.add_argument_group(title)))
     for f in fields(TicketConfig):
         if f.name in skip or f.name in NOT_OPTIONS: continue
         t = types[f.type if isinstance(f.type, str) else f.type.__name__]
         # `--compile` alone: torch.compile's default mode
         bare = {'nargs': '?', 'const': 'on'} if f.name == 'compile' else {}
-        p.add_argument(f'--{f.name}', type=t, default=None, metavar=f.name.upper() if t is not _to_bool else 'BOOL',
-                       help=f"{helps.get(f.name, '')} (default: {defaults[f.name]!r}, or the preset's / dataset's)",
-                       **bare)
+        where.get(f.name, p).add_argument(f'--{f.name}', type=t, default=None,
+                                          metavar=f.name.upper() if t is not _to_bool else 'BOOL',
+                                          help=f"{helps.get(f.name, '')} (default: {defaults[f.name]!r}, "
+                                               "or the preset's / dataset's)", **bare)
+    _add_method_options(p, skip)
+
+def _add_method_options(p:argparse.ArgumentParser, skip=()):
+    "Each registered method's own settings (its `fields`), in a group of its own; a name two methods share, once."
+    load_methods()
+    seen = set(skip) | {f.name for f in fields(TicketConfig)}
+    for m in METHODS.values():
+        names = [n for n in m.fields if n not in seen]
+        if not names: continue
+        g = p.add_argument_group(f"{m.name}'s own settings (--preset {m.name})")
+        for n in names:
+            default, help = m.fields[n]
+            t = _to_bool if isinstance(default, bool) else type(default)
+            g.add_argument(f'--{n}', type=t, default=None, metavar=n.upper(), help=f"{help} (default: {default!r})")
+            seen.add(n)
 
 def _csv(t):
     def parse(s):
@@ -233,19 +265,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_analyze(sub)
     _add_study(sub)
+    ms = sub.add_parser('methods', help='the registered methods: kind, what each is, its own settings',
+                        description='List every registered method (the built-in ones and those of the --import modules).')
+    _add_import_option(ms)
     return p
 
 # %% ../nbs/14_cli.ipynb #f80ebae3
 COMMANDS = {'run': cmd_run, 'sweep': cmd_sweep, 'report': cmd_report, 'check': cmd_check, 'analyze': cmd_analyze,
-            'export': cmd_export, 'pack': cmd_pack, 'unpack': cmd_unpack, 'study': cmd_study}
+            'export': cmd_export, 'pack': cmd_pack, 'unpack': cmd_unpack, 'study': cmd_study, 'methods': cmd_methods}
 
 def _error(e:BaseException):
     "The one line of an error on stderr (under torchrun, ranks other than 0 name themselves)."
     r = dist_env()['rank'] if dist_env()['world_size'] > 1 else 0
     print(f"unilth: error{f' (rank {r})' if r else ''}: {e}", file=sys.stderr)
 
+def _imports_first(argv) -> list:
+    "The `--import` modules of `argv`, imported before the parser is built: a method of yours brings its own options."
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--import', dest='imports', action='append', default=[])
+    return import_modules(pre.parse_known_args(argv)[0].imports)
+
 def main(argv=None) -> int:
     "Entry point of the `unilth` console script and of `python -m unilth_nb`."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try: _imports_first(argv)
+    except ConfigError as e:
+        _error(e)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         import_modules(getattr(args, 'imports', ()))     # user registrations exist before any config is checked

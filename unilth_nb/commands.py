@@ -8,6 +8,7 @@ import json, sys
 from .distributed import dist_env, is_main
 from .core import ConfigError, import_spec
 from .config import CONFIG_FIELDS, make_config
+from .methods import METHODS, load_methods
 from .pipeline import plan_run
 from .store import run, run_dir, check_runs, RUN_STATES
 from .packs import pack_runs, unpack_runs
@@ -15,7 +16,7 @@ from .flops import run_costs
 
 # %% auto #0
 __all__ = ['NOT_OPTIONS', 'cmd_run', 'cmd_sweep', 'cmd_report', 'cmd_analyze', 'cmd_export', 'cmd_pack', 'cmd_unpack',
-           'cmd_check', 'cmd_study']
+           'cmd_check', 'cmd_methods', 'cmd_study']
 
 # %% ../nbs/14a_commands.ipynb #4c98ef11
 NOT_OPTIONS = ('imports', 'model_digest', 'data_digest')   # --import sets the first; run(model=, data=) the others
@@ -25,8 +26,13 @@ def _overrides(args, names) -> dict:
     if getattr(args, 'imports', None): kw['imports'] = tuple(import_spec(s) for s in args.imports)
     return kw
 
+def _method_fields() -> list:
+    "The names of every registered method's own settings (each an option)."
+    load_methods()
+    return list(dict.fromkeys(n for m in METHODS.values() for n in m.fields if n not in CONFIG_FIELDS))
+
 def cmd_run(args) -> int:
-    kw = _overrides(args, CONFIG_FIELDS)
+    kw = _overrides(args, [*CONFIG_FIELDS, *_method_fields()])
     preset, dataset = kw.pop('preset', 'unilth'), kw.pop('dataset', 'mnist1d')
     cfg = make_config(preset, dataset, **kw)
     if args.dry_run:
@@ -53,7 +59,7 @@ def cmd_sweep(args) -> int:
     if dist_env()['world_size'] > 1:
         raise ConfigError("torchrun launches one run on several processes: use 'unilth run' under torchrun, and "
                           "'unilth sweep --backend' for many runs")
-    kw = _overrides(args, [f for f in CONFIG_FIELDS if f not in ('preset', 'sparsity', 'seed', 'dataset')])
+    kw = _overrides(args, [f for f in [*CONFIG_FIELDS, *_method_fields()] if f not in ('preset', 'sparsity', 'seed', 'dataset')])
     # argparse typed the defaults too
     cfgs = grid(args.presets, args.sparsities, args.seeds, args.dataset or 'mnist1d', **kw)
     engine = {'ray': dict(address=args.address),
@@ -134,6 +140,15 @@ def cmd_check(args) -> int:
     for name, state, detail in rows: print(f"{state:12s} {name}" + (f"  ({detail})" if detail else ''))
     counts = {s: sum(r[1] == s for r in rows) for s in RUN_STATES}
     print(f"{len(rows)} run folder(s): " + ', '.join(f"{n} {s}" for s, n in counts.items() if n))
+    return 0
+
+def cmd_methods(args) -> int:
+    "Print every registered method: its name, kind, what it is, and its own settings with their defaults."
+    load_methods()
+    w = max(map(len, METHODS))
+    for m in METHODS.values():
+        own = f" [own: {', '.join(f'{n}={d!r}' for n, (d, _) in m.fields.items())}]" if m.fields else ''
+        print(f"{m.name:<{w}}  {m.kind:<8}  {m.about}{own}")
     return 0
 
 def cmd_study(args) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .core import ConfigError, check_choice, parse_steps, moved_names
 from .training import progress_bar
 from .config import TicketConfig, PRESETS, TICKET_CONTROLS, make_config, prune_schedule
+from .methods import METHODS, get_method
 from .pipeline import tensorboard_enabled
 from .store import RunFiles, run_dir, read_result, finished_runs
 from .engines import run_jobs, check_backend
@@ -20,8 +21,10 @@ __all__ = ['TWO_STAGE', 'SOURCE_FIELDS', 'configure', 'grid', 'estimated_epochs'
 # %% ../nbs/23_sweep.ipynb #3e5446a0
 def configure(preset:str, dataset:str='mnist1d', settings:dict|None=None, **overrides) -> TicketConfig:
     "`make_config` of `preset` with shared `overrides` (never its own switches), then its own (tuned) `settings`."
-    # a tuned value may set a switch
-    kw = {k: v for k, v in overrides.items() if k not in PRESETS[preset]}
+    # a tuned value may set a switch; another method's own setting is not this one's
+    m = get_method(preset)
+    others = {n for o in METHODS.values() if o is not m for n in o.fields} - set(m.fields)
+    kw = {k: v for k, v in overrides.items() if k not in m.switches and k not in others}
     return make_config(preset, dataset, **{**kw, **(settings or {})})
 
 def grid(presets, sparsities, seeds, dataset:str='mnist1d', settings:dict|None=None, **overrides) -> list:
