@@ -14,8 +14,8 @@ from .criteria import SELECTS
 from .scores import SCORES
 from .sparse_training import MASK_UPDATES
 from .methods import METHODS, load_methods
-from .commands import (NOT_OPTIONS, cmd_run, cmd_sweep, cmd_report, cmd_analyze, cmd_export, cmd_pack, cmd_unpack,
-                                cmd_check, cmd_study, cmd_methods)
+from .commands import (NOT_OPTIONS, cmd_run, cmd_sweep, cmd_report, cmd_analyze, cmd_export, cmd_pack,
+                                cmd_unpack, cmd_check, cmd_study, cmd_methods)
 
 # %% auto #0
 __all__ = ['COMMANDS', 'field_help', 'build_parser', 'main']
@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     _add_study(sub)
     ms = sub.add_parser('methods', help='the registered methods: kind, what each is, its own settings',
-                        description='List every registered method (the built-in ones and those of the --import modules).')
+                        description='List every registered method (the built-in ones and those of the --import '
+                                    'modules).')
     _add_import_option(ms)
     return p
 

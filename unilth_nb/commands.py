@@ -59,7 +59,8 @@ def cmd_sweep(args) -> int:
     if dist_env()['world_size'] > 1:
         raise ConfigError("torchrun launches one run on several processes: use 'unilth run' under torchrun, and "
                           "'unilth sweep --backend' for many runs")
-    kw = _overrides(args, [f for f in [*CONFIG_FIELDS, *_method_fields()] if f not in ('preset', 'sparsity', 'seed', 'dataset')])
+    kw = _overrides(args, [f for f in [*CONFIG_FIELDS, *_method_fields()]
+                           if f not in ('preset', 'sparsity', 'seed', 'dataset')])
     # argparse typed the defaults too
     cfgs = grid(args.presets, args.sparsities, args.seeds, args.dataset or 'mnist1d', **kw)
     engine = {'ray': dict(address=args.address),
