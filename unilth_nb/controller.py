@@ -13,7 +13,7 @@ from .masks import Mask, sparsity_report, is_nm, rescale_fan_in
 from .training import MaskEnforcer, lr_factor
 from .regularization import Growth
 from .early_stopping import EarlyStopping, RewindBuffer, clone_state
-from .criteria import SELECTS, REGULARIZES
+from .criteria import SELECTS, REGULARIZES, Context, Selected
 from .sparse_training import MASK_UPDATES
 from .methods import DEFAULT_METHOD
 from .config import TicketConfig, make_config, validate_config, prune_schedule, growth_for, rewind_iteration
@@ -54,7 +54,7 @@ class TicketController:
     "The ticket algorithm of a preset, driven by any training loop through `before_step()`, `after_step()` and `end_epoch(val_loss)`."
     def __init__(self, model:nn.Module, optimizer:torch.optim.Optimizer, preset:str=DEFAULT_METHOD, sparsity:float=0.9,
                  steps_per_epoch:int|None=None, *, config:TicketConfig|None=None, lr_control:bool=True,
-                 evaluate=None, batches=None, listener=None, agree=None, source_mask:Mask|None=None,
+                 evaluate=None, batches=None, listener=None, agree=None, inputs:dict|None=None, source_mask:Mask|None=None,
                  score_data=None, loss=None, input_shape=None, reinit_weights:dict|None=None, **overrides):
         if config is None: config = make_config(preset, overrides.pop('dataset', 'mnist1d'), sparsity=sparsity, **overrides)
         elif overrides: raise ConfigError(f"give either config= or overrides, not both (got {', '.join(overrides)})")
@@ -64,18 +64,17 @@ class TicketController:
         self.steps_per_epoch, self.lr_control = steps_per_epoch, lr_control
         self.evaluate, self.batches, self.listener = evaluate, batches, listener
         self.agree = agree                    # data-parallel: rank 0's selection on every rank (distributed.broadcast_mask)
-        self.source_mask = source_mask        # select 'source': the finished run's mask it trains
-        self.score_data, self.loss = score_data, loss   # what a score criterion reads: batches and a loss ...
-        self.input_shape = input_shape        # ... or the input's shape alone
-        self.reinit_weights = reinit_weights  # mask_control 'reinit': the fresh weights the mask is trained from
+        given = dict(source_mask=source_mask, score_data=score_data, loss=loss, input_shape=input_shape, reinit_weights=reinit_weights)
+        self.inputs = {**(inputs or {}), **{k: v for k, v in given.items() if v is not None}}   # what the extensions read
         self.schedule = prune_schedule(self.cfg.sparsity, self.cfg.cycles, self.cfg.rate, self.cfg.max_rate)
         self.rewind_k = self._rewind_iters()
+        self.base = self.base_mask()
         self.state = TicketState(mask=self.base_mask())
         self._check_reachable()
         self.enforcer = self.regularizer = self.stopper = self.buffer = None
         self._in_step, self.steps_this_epoch, self._clock = False, 0, time.perf_counter()
         factory = MASK_UPDATES[self.cfg.mask_update].factory
-        self.updater = factory(self) if factory is not None else None     # a mask update: the mask changes during the warm-up
+        self.updater = factory(self.context()) if factory is not None else None   # a mask update: the mask changes in the warm-up
 
     def base_mask(self) -> Mask:
         "A dense mask over the prunable weights the config chooses."
@@ -100,6 +99,12 @@ class TicketController:
     def growth(self) -> Growth:
         "The regularization's growth schedule, in this loop's iterations."
         return growth_for(self.cfg, self.steps_per_epoch)
+
+    def context(self, **kw) -> Context:
+        "What an extension sees: the model, the config, the masks, the prune step, the phase's step, the inputs (`kw`: more)."
+        st = self.state
+        return Context(self.model, self.cfg, st.mask, self.base, cycle=st.cycle, step=st.step_in_phase,
+                       steps_per_epoch=self.steps_per_epoch, inputs=self.inputs, **kw)
 
     def notify(self, event:str):
         "Tell the listener (if any) that `event` happened."
@@ -167,10 +172,10 @@ def _mask_record(self:TicketController, mask:Mask) -> dict:
 def _restart_weights(self:TicketController) -> dict:
     "The weights the survivors restart from at a rewind to init: the model's own now, or the fresh `reinit_weights` (mask_control 'reinit')."
     if self.cfg.mask_control != 'reinit': return clone_state(self.model.state_dict())
-    if self.reinit_weights is None:
+    if self.inputs.get('reinit_weights') is None:
         raise ConfigError("mask_control 'reinit' trains the mask from fresh random weights: give the controller reinit_weights= "
                           "(the state_dict of a freshly initialized model of the same class); run() draws them from the seed's control stream")
-    return clone_state(self.reinit_weights)
+    return clone_state(self.inputs['reinit_weights'])
 
 @patch
 def attach(self:TicketController, optimizer:torch.optim.Optimizer):
@@ -190,7 +195,7 @@ def start(self:TicketController):
         return self._next_cycle()
     self._begin('warmup', c.lr, 0.0 if c.warmup == 'early_stop' else c.weight_decay, c.train_epochs * self.steps_per_epoch)
     if self.updater is not None:                    # a mask update begins: a sparse-from-init one draws its mask here
-        self.updater.begin(self)
+        self._apply(self.updater.begin(self.context()))
         self._sparse_start()
     if c.warmup == 'early_stop':
         extra = int(c.es_rewind) if c.es_rewind != 'best' else 0
@@ -203,7 +208,8 @@ def before_step(self:TicketController):
     "Call after `loss.backward()`, before `optimizer.step()`: masks the gradients, adds the regularization force."
     if self._in_step: raise ConfigError("before_step() called twice: call after_step() after each optimizer.step()")
     self.start(); self._in_step = True
-    if self.updater is not None and self.state.phase == 'warmup': self.updater.before_step(self)   # (it may read the dense gradients)
+    if self.updater is not None and self.state.phase == 'warmup':     # (it may read the dense gradients)
+        self._apply(self.updater.before_step(self.context()))
     if self.enforcer is not None: self.enforcer.apply_grads()
     if self.regularizer is not None: self.regularizer(self.model)
 
@@ -250,7 +256,14 @@ def _end_warmup(self:TicketController, val_loss:float):
 def _update_ends(self:TicketController, val_loss:float) -> bool:
     "A mask update's say at an epoch's end of the warm-up (its optional `end_epoch`): True ends the warm-up now."
     end = getattr(self.updater, 'end_epoch', None)
-    return bool(end is not None and end(self, val_loss))
+    return end is not None and self._apply(end(self.context(), val_loss))
+
+@patch
+def _apply(self:TicketController, change) -> bool:
+    "A mask update's `Change` (or None): its new mask enforced and its event recorded; whether the warm-up ends now."
+    if change is None: return False
+    if change.mask is not None: self.update_mask(change.mask, change.event)
+    return bool(change.stop)
 
 @patch
 def _rewind_stage1(self:TicketController):
@@ -279,13 +292,23 @@ def _finish(self:TicketController):
 def _select(self:TicketController):
     c, st = self.cfg, self.state
     st.cycle += 1
-    new = st.mask if self.updater is not None else SELECTS[c.select].select(self, st.mask, self.schedule[st.cycle - 1])   # a mask update's ticket: the mask it reached
+    new = st.mask if self.updater is not None else self._selection(self.schedule[st.cycle - 1])   # an update's: the mask it reached
     if self.agree is not None: new = self.agree(new)
     st.removing = st.mask.removed_by(new)
     factory = REGULARIZES[c.regularize]
     if factory is None: return self._prune()
     self._begin('regularize', c.reg_lr, c.weight_decay, keep_state=True)
-    self.regularizer = factory(self.model, st.removing, self)
+    self.regularizer = factory(self.context(growth=self.growth()), st.removing)
+
+@patch
+def _selection(self:TicketController, density:float) -> Mask:
+    "The criterion's mask for this prune step; a ticket it drew is kept (and told to the listener the first time)."
+    out = SELECTS[self.cfg.select].select(self.context(density=density))
+    if isinstance(out, Selected):
+        first = self.state.ticket is None
+        self.state.ticket, out = out.ticket, out.mask
+        if first: self.notify('ticket')
+    return out
 
 @patch
 def _end_regularize(self:TicketController, val_loss:float):
@@ -368,7 +391,8 @@ def load_state_dict(self:TicketController, sd:dict):
         self.stopper = EarlyStopping(self.cfg.patience, self.cfg.min_delta); self.stopper.load_state_dict(st.early_stopping)
         self.buffer = RewindBuffer(1); self.buffer.load_state_dict(st.rewind_buffer)
     if st.regularizer is not None:
-        self.regularizer = REGULARIZES[self.cfg.regularize](self.model, st.removing, self); self.regularizer.load_state_dict(st.regularizer)
+        self.regularizer = REGULARIZES[self.cfg.regularize](self.context(growth=self.growth()), st.removing)
+        self.regularizer.load_state_dict(st.regularizer)
     if st.updater is not None and hasattr(self.updater, 'load_state_dict'): self.updater.load_state_dict(st.updater)
     st.early_stopping = st.rewind_buffer = st.regularizer = st.updater = None
     self.enforcer = None

@@ -4,17 +4,40 @@
 
 # %% ../nbs/10_criteria.ipynb #95dce8ea
 from __future__ import annotations
-from typing import Callable, NamedTuple
-import torch
+from typing import Any, Callable, NamedTuple
+import torch, torch.nn as nn
 from .core import ConfigError, make_generator, same_definition, defined_at, MASK_STREAM
 from .masks import Mask, prune_magnitude, prune_random, shuffle_mask, keep_nm
 from .regularization import GrowingL2
 
 # %% auto #0
-__all__ = ['FREE', 'SELECTS', 'REGULARIZES', 'CONTROL_STREAM', 'MASK_CONTROLS', 'Cost', 'Selector', 'register_selector',
-           'register_regularizer', 'select_magnitude', 'select_random', 'select_source', 'check_source']
+__all__ = ['FREE', 'SELECTS', 'REGULARIZES', 'CONTROL_STREAM', 'MASK_CONTROLS', 'Context', 'Selected', 'Cost', 'Selector',
+           'register_selector', 'register_regularizer', 'select_magnitude', 'random_ticket', 'select_random',
+           'select_source', 'check_source']
 
 # %% ../nbs/10_criteria.ipynb #2d895607
+class Context(NamedTuple):
+    "What an extension sees of a run, the same for every kind: the model, the config, the masks, where the run stands, its inputs."
+    model: nn.Module
+    config: Any                    # the run's TicketConfig
+    mask: Any                      # the prunable weights kept now (a Mask)
+    base: Any                      # every prunable weight (a dense Mask)
+    density: float = 1.0           # the share of the prunable weights this prune step keeps
+    cycle: int = 0                 # prune steps begun, this one included
+    step: int = 0                  # optimizer steps taken in the phase
+    steps_per_epoch: int = 1
+    inputs: dict = {}              # what the run hands over: score_data, loss, input_shape, source_mask, reinit_weights
+    growth: Any = None             # the regularization's schedule in the loop's steps (a regularizer's)
+
+    def generator(self, stream:int, *extra) -> torch.Generator:
+        "A generator of the run's seed on `stream` (sub-streams `extra`, such as the prune step)."
+        return make_generator(self.config.seed, stream, *extra)
+
+class Selected(NamedTuple):
+    "A selection's result when it draws a ticket the run keeps: the mask after the step, and the ticket."
+    mask: Any
+    ticket: Any = None
+
 class Cost(NamedTuple):
     "What an extension costs beyond the training steps, counted by the FLOPs ledger."
     passes: float = 0.0            # forward-equivalents of the dense network per scored example and round (SNIP: 3)
@@ -24,7 +47,7 @@ class Cost(NamedTuple):
 FREE = Cost()   # nothing beyond the training steps (magnitude, a random draw, a mask handed over)
 
 class Selector(NamedTuple):
-    "A registered selection criterion: `select(ctl, mask, density) -> Mask` and what it costs, supports, checks and reads."
+    "A registered selection criterion: `select(ctx) -> Mask` (or `Selected`) and what it costs, supports, checks and reads."
     select: Callable
     cost: Cost
     controls: tuple = ('none',)    # the `mask_control` values it honours
@@ -41,7 +64,7 @@ def _no_cost(kind:str, name:str):
 
 def register_selector(name:str, select, replace:bool=False, *, cost:Cost|None=None, controls:tuple=('none',), nm:bool=True,
                       allocates:bool=False, check=None, uses:tuple=()):
-    "Register `select(ctl, mask, density) -> Mask` as selection criterion `name` (a config's `select`), with its `cost`."
+    "Register `select(ctx) -> Mask` (or `Selected`) as selection criterion `name` (a config's `select`), with its `cost`."
     if not isinstance(cost, Cost): raise _no_cost('selection criterion', name)
     old = SELECTS.get(name)
     if old is not None and not replace and not same_definition(old.select, select):
@@ -51,7 +74,7 @@ def register_selector(name:str, select, replace:bool=False, *, cost:Cost|None=No
     return select
 
 def register_regularizer(name:str, factory, replace:bool=False):
-    "Register `factory(model, target, ctl) -> hook` (or None: no regularization) as regularizer `name` (a config's `regularize`)."
+    "Register `factory(ctx, target) -> hook` (or None: no regularization) as regularizer `name` (a config's `regularize`)."
     if name in REGULARIZES and not replace and not same_definition(REGULARIZES[name], factory):
         raise ConfigError(f"regularizer {name!r} is already registered (by {defined_at(REGULARIZES[name])}); "
                           "pass replace=True to override it")
@@ -60,39 +83,44 @@ def register_regularizer(name:str, factory, replace:bool=False):
 
 
 # %% ../nbs/10_criteria.ipynb #bf59919c
-def select_magnitude(ctl, mask:Mask, density:float) -> Mask:
-    "The smallest surviving weights go, over all layers together (`scope='global'`), down to `density` in each layer, or never below n of m (`scope='nm'`)."
-    if ctl.cfg.scope == 'nm': return keep_nm({n: p.detach().abs() for n, p in ctl.model.named_parameters() if n in mask}, mask, density, ctl.cfg.nm)
-    if ctl.cfg.scope == 'global':
+def select_magnitude(ctx:Context) -> Mask:
+    """The smallest surviving weights go: over all layers together (`scope='global'`), down to `density` in each layer,
+    or never below n of m (`scope='nm'`)."""
+    c, mask, density, model = ctx.config, ctx.mask, ctx.density, ctx.model
+    if c.scope == 'nm': return keep_nm({n: p.detach().abs() for n, p in model.named_parameters() if n in mask}, mask, density, c.nm)
+    if c.scope == 'global':
         alive, want = mask.num_kept(), round(density * mask.num_total())
-        return prune_magnitude(ctl.model, 1 - want / alive if alive else 0.0, mask, 'global')
+        return prune_magnitude(model, 1 - want / alive if alive else 0.0, mask, 'global')
     new = Mask(mask)
     for n in mask:
         alive, want = int(mask[n].sum()), round(density * mask[n].numel())
-        if alive > want: new[n] = prune_magnitude(ctl.model, 1 - want / alive, Mask({n: mask[n]}), 'layer')[n]
+        if alive > want: new[n] = prune_magnitude(model, 1 - want / alive, Mask({n: mask[n]}), 'layer')[n]
     return new
 
 register_selector('magnitude', select_magnitude, cost=FREE, uses=('scope', 'nm'))
 
 # %% ../nbs/10_criteria.ipynb #ed389091
-def select_random(ctl, mask:Mask, density:float) -> Mask:
-    "A random ticket drawn once (from the seed alone); a step keeps it and the share of every layer's other survivors that leaves `density` (the last step: the ticket)."
-    c, st = ctl.cfg, ctl.state
-    if st.ticket is None:
-        st.ticket = prune_random(ctl.model, c.sparsity, ctl.base_mask(), c.scope, c.allocation, generator=make_generator(c.seed, MASK_STREAM), nm=c.nm)
-        ctl.notify('ticket')
-    outside = {n: (mask[n] & ~st.ticket[n].to(mask[n].device)).reshape(-1).nonzero().squeeze(1).cpu() for n in mask}
+def random_ticket(ctx:Context) -> Mask:
+    "The run's random ticket: the target sparsity drawn over every prunable weight from the seed alone (scope, allocation)."
+    c = ctx.config
+    return prune_random(ctx.model, c.sparsity, ctx.base, c.scope, c.allocation, generator=ctx.generator(MASK_STREAM), nm=c.nm)
+
+def select_random(ctx:Context) -> Selected:
+    """The random ticket (the same at every step: drawn from the seed alone); a step keeps it and the share of every layer's
+    other survivors that leaves `density` (the last step: the ticket)."""
+    c, mask, density, ticket = ctx.config, ctx.mask, ctx.density, random_ticket(ctx)
+    outside = {n: (mask[n] & ~ticket[n].to(mask[n].device)).reshape(-1).nonzero().squeeze(1).cpu() for n in mask}
     n_out = sum(len(i) for i in outside.values())
-    stay = round(density * mask.num_total()) - st.ticket.num_kept()       # weights outside the ticket that survive this step
+    stay = round(density * mask.num_total()) - ticket.num_kept()       # weights outside the ticket that survive this step
     share = min(1.0, max(0.0, stay / n_out)) if n_out and density > 1 - c.sparsity else 0.0
-    new, g = Mask(mask), make_generator(c.seed, MASK_STREAM, st.cycle)
+    new, g = Mask(mask), ctx.generator(MASK_STREAM, ctx.cycle)
     for n, idx in outside.items():
         n_drop = len(idx) - round(share * len(idx))
         if n_drop > 0:
             flat = new[n].clone().reshape(-1)
             flat[idx[torch.randperm(len(idx), generator=g)[:n_drop]]] = False
             new[n] = flat.reshape(mask[n].shape)
-    return new
+    return Selected(new, ticket)
 
 register_selector('random', select_random, cost=FREE, allocates=True, uses=('scope', 'allocation', 'nm'))
 
@@ -100,16 +128,17 @@ register_selector('random', select_random, cost=FREE, allocates=True, uses=('sco
 CONTROL_STREAM = 11     # the seed's stream for the ticket controls: the shuffle, the fresh init
 MASK_CONTROLS = ('none', 'reinit', 'shuffle', 'invert')   # as found, fresh weights, shuffled per layer, the lowest scores
 
-def select_source(ctl, mask:Mask, density:float) -> Mask:
-    "The mask handed to the controller (`ctl.source_mask`, a finished run's), over the same weights; shuffled per layer for `mask_control='shuffle'`."
-    c, src = ctl.cfg, getattr(ctl, 'source_mask', None)
+def select_source(ctx:Context) -> Mask:
+    """The mask handed to the controller (`source_mask`, a finished run's), over the same weights; shuffled per layer for
+    `mask_control='shuffle'`."""
+    c, src, mask, density = ctx.config, ctx.inputs.get('source_mask'), ctx.mask, ctx.density
     if src is None: raise ConfigError("select 'source' needs the source run's mask: run(config, out) reads it beside the run; a controller takes source_mask=")
     if set(src) != set(mask) or any(tuple(src[n].shape) != tuple(mask[n].shape) for n in mask):
         raise ConfigError(f"the source mask covers other weights than this run's prunable ones ({', '.join(sorted(src))} vs {', '.join(sorted(mask))})")
     if abs(src.num_kept() - round(density * mask.num_total())) > len(mask):
         raise ConfigError(f"the source mask keeps {src.num_kept()} of {src.num_total()} weights, not the {round(density * mask.num_total())} of sparsity {1 - density:g}")
     src = Mask({n: src[n].to(mask[n].device) for n in mask})
-    return shuffle_mask(src, make_generator(c.seed, CONTROL_STREAM)) if c.mask_control == 'shuffle' else src
+    return shuffle_mask(src, ctx.generator(CONTROL_STREAM)) if c.mask_control == 'shuffle' else src
 
 def check_source(c):
     "A config that trains a finished run's mask: it names the run, and prunes once, to that mask."
@@ -122,4 +151,4 @@ register_selector('source', select_source, cost=FREE, controls=('none', 'reinit'
 
 # %% ../nbs/10_criteria.ipynb #990704c5
 register_regularizer('none', None)
-register_regularizer('growing', lambda model, target, ctl: GrowingL2(model, target, ctl.growth()))
+register_regularizer('growing', lambda ctx, target: GrowingL2(ctx.model, target, ctx.growth))

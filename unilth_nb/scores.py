@@ -10,7 +10,7 @@ from torch.func import functional_call
 from .core import ConfigError, make_generator, same_definition, defined_at
 from .masks import Mask, shuffle_mask, keep_nm
 from typing import Callable, NamedTuple
-from .criteria import SELECTS, Cost, register_selector, CONTROL_STREAM, MASK_CONTROLS
+from .criteria import SELECTS, Context, Cost, register_selector, CONTROL_STREAM, MASK_CONTROLS
 
 # %% auto #0
 __all__ = ['SCORES', 'GRASP_TEMPERATURE', 'SYNFLOW_ROUNDS', 'keep_top', 'Score', 'select_by_score', 'register_score',
@@ -39,7 +39,7 @@ def keep_top(scores:dict, mask:Mask, density:float, scope:str='global', nm='2:4'
 
 # %% ../nbs/30_scores.ipynb #75df4a13
 class Score(NamedTuple):
-    "A registered score: `score(ctl, mask) -> {weight name: tensor}`, its default rounds, and its cost per scored example."
+    "A registered score: `score(ctx) -> {weight name: tensor}` (`ctx.mask`'s weights), its default rounds, its cost per example."
     score: Callable
     rounds: int
     passes: float          # forward-equivalents of the dense network per example and round (forward 1, backward 2)
@@ -47,19 +47,20 @@ class Score(NamedTuple):
 
 SCORES = {}    # scores by name: each is also a selection criterion (a config's `select`)
 
-def select_by_score(ctl, mask:Mask, density:float) -> Mask:
-    "Keep the highest scores of the criterion named by `select` (the lowest for mask_control 'invert'), in its rounds (`score_rounds`) on an exponential schedule; each layer shuffled for 'shuffle'."
-    c = ctl.cfg
+def select_by_score(ctx:Context) -> Mask:
+    """Keep the highest scores of the criterion named by `select` (the lowest for mask_control 'invert'), in its rounds
+    (`score_rounds`) on an exponential schedule; each layer shuffled for 'shuffle'."""
+    c, mask, density = ctx.config, ctx.mask, ctx.density
     score, own_rounds = SCORES[c.select][:2]
     rounds, start = c.score_rounds or own_rounds, mask.density()
     for r in range(1, rounds + 1):
-        s = score(ctl, mask)
+        s = score(ctx._replace(mask=mask))
         if c.mask_control == 'invert': s = {n: -t for n, t in s.items()}
         mask = keep_top(s, mask, start * (density / start) ** (r / rounds) if r < rounds else density, c.scope, c.nm)
-    return shuffle_mask(mask, make_generator(c.seed, CONTROL_STREAM)) if c.mask_control == 'shuffle' else mask
+    return shuffle_mask(mask, ctx.generator(CONTROL_STREAM)) if c.mask_control == 'shuffle' else mask
 
 def register_score(name:str, score, rounds:int=1, replace:bool=False, *, passes:float|None=None, one_example:bool=False):
-    """Register `score(ctl, mask) -> {weight name: tensor}` (higher: kept) as criterion `name` (a config's `select`), pruned in
+    """Register `score(ctx) -> {weight name: tensor}` (higher: kept) as criterion `name` (a config's `select`), pruned in
     `rounds` rounds unless `score_rounds` says otherwise; `passes`: its cost, forward-equivalents per scored example and round."""
     if name in SCORES and not replace and not same_definition(SCORES[name].score, score):
         raise ConfigError(f"score {name!r} is already registered (by {defined_at(SCORES[name].score)}); pass replace=True to override it")
@@ -88,14 +89,14 @@ def first_batches(batches, n:int, device=None) -> list:
     if len(out) < n: raise ConfigError(f"score_batches is {n}, but the training data gives {len(out)} batch(es)")
     return out
 
-def _data_of(ctl) -> list:
-    "The batches a data-driven score reads: the first `score_batches` of the controller's `score_data`."
-    if getattr(ctl, 'score_data', None) is None:
-        raise ConfigError(f"select {ctl.cfg.select!r} scores the weights on training batches: give the controller score_data= "
+def _data_of(ctx:Context) -> list:
+    "The batches a data-driven score reads: the first `score_batches` of the run's `score_data`."
+    if ctx.inputs.get('score_data') is None:
+        raise ConfigError(f"select {ctx.config.select!r} scores the weights on training batches: give the controller score_data= "
                           "(an iterable of (input, target) batches, e.g. your DataLoader); run() passes the training split")
-    return first_batches(ctl.score_data, ctl.cfg.score_batches, next(ctl.model.parameters()).device)
+    return first_batches(ctx.inputs['score_data'], ctx.config.score_batches, next(ctx.model.parameters()).device)
 
-def _loss_of(ctl): return getattr(ctl, 'loss', None) or F.cross_entropy
+def _loss_of(ctx:Context): return ctx.inputs.get('loss') or F.cross_entropy
 
 # %% ../nbs/30_scores.ipynb #65865d84
 @contextmanager
@@ -133,9 +134,9 @@ def snip_scores(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy) -> di
         for a, b in zip(g, _grads(loss(scoring_forward(model, tensors, x), y), ps)): a.add_(b)
     return {n: (a * p).detach().abs() for n, a, p in zip(mask, g, ps)}
 
-def score_snip(ctl, mask:Mask) -> dict:
-    "SNIP's scores on the controller's model, training batches and loss."
-    return snip_scores(ctl.model, mask, _data_of(ctl), _loss_of(ctl))
+def score_snip(ctx:Context) -> dict:
+    "SNIP's scores on the run's model, training batches and loss."
+    return snip_scores(ctx.model, ctx.mask, _data_of(ctx), _loss_of(ctx))
 
 register_score('snip', score_snip, passes=3)
 
@@ -162,9 +163,9 @@ def grasp_scores(model:nn.Module, mask:Mask, batches, loss=F.cross_entropy, temp
     ps, hg = hessian_gradient(model, mask, batches, loss, temperature)
     return {n: (h * p).detach() for n, h, p in zip(mask, hg, ps)}
 
-def score_grasp(ctl, mask:Mask) -> dict:
-    "GraSP's scores on the controller's model, training batches and loss."
-    return grasp_scores(ctl.model, mask, _data_of(ctl), _loss_of(ctl))
+def score_grasp(ctx:Context) -> dict:
+    "GraSP's scores on the run's model, training batches and loss."
+    return grasp_scores(ctx.model, ctx.mask, _data_of(ctx), _loss_of(ctx))
 
 register_score('grasp', score_grasp, passes=6)
 
@@ -177,10 +178,11 @@ def synflow_scores(model:nn.Module, mask:Mask, input_shape) -> dict:
 
 SYNFLOW_ROUNDS = 100     # the paper's iterations
 
-def score_synflow(ctl, mask:Mask) -> dict:
-    "SynFlow's scores on the controller's model and `input_shape`: no data is read."
-    if getattr(ctl, 'input_shape', None) is None:
-        raise ConfigError(f"select {ctl.cfg.select!r} needs the shape of one input example: give the controller input_shape= (e.g. (1, 40)); run() passes the data's")
-    return synflow_scores(ctl.model, mask, tuple(ctl.input_shape))
+def score_synflow(ctx:Context) -> dict:
+    "SynFlow's scores on the run's model and `input_shape`: no data is read."
+    if ctx.inputs.get('input_shape') is None:
+        raise ConfigError(f"select {ctx.config.select!r} needs the shape of one input example: give the controller input_shape= "
+                          "(e.g. (1, 40)); run() passes the data's")
+    return synflow_scores(ctx.model, ctx.mask, tuple(ctx.inputs['input_shape']))
 
 register_score('synflow', score_synflow, rounds=SYNFLOW_ROUNDS, passes=3, one_example=True)

@@ -5,19 +5,25 @@
 # %% ../nbs/31_sparse_training.ipynb #7d304091
 from __future__ import annotations
 import math
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 import torch
 from .core import ConfigError, parse_steps, make_generator, same_definition, defined_at, MASK_STREAM
 from .masks import Mask, prune_random
-from .criteria import Cost, FREE, select_magnitude
+from .criteria import Context, Cost, FREE, select_magnitude
 
 # %% auto #0
-__all__ = ['MASK_UPDATES', 'UPDATE_STREAM', 'Update', 'register_mask_update', 'update_steps', 'gmp_sparsity', 'GradualMagnitude',
-           'drop_fraction_at', 'drop_and_grow', 'DropAndGrow']
+__all__ = ['MASK_UPDATES', 'UPDATE_STREAM', 'Change', 'Update', 'register_mask_update', 'update_steps', 'gmp_sparsity',
+           'GradualMagnitude', 'drop_fraction_at', 'drop_and_grow', 'DropAndGrow']
 
 # %% ../nbs/31_sparse_training.ipynb #ba9b6d39
+class Change(NamedTuple):
+    "What a mask update returns: the new mask (None: unchanged), what its event records, whether the warm-up ends now."
+    mask: Any = None
+    event: dict|None = None
+    stop: bool = False
+
 class Update(NamedTuple):
-    "A registered mask update: `factory(ctl) -> updater` (None: no update) and what it costs, supports and reads."
+    "A registered mask update: `factory(ctx) -> updater` (None: no update) and what it costs, supports and reads."
     factory: Callable|None
     cost: Cost
     nm: bool = True                # it can keep an N:M pattern (scope 'nm')
@@ -28,7 +34,7 @@ MASK_UPDATES = {'none': Update(None, FREE)}    # mask updates by name: a config'
 
 def register_mask_update(name:str, factory, replace:bool=False, *, cost:Cost|None=None, nm:bool=True, sparse_start:bool=False,
                          uses:tuple=()):
-    "Register `factory(ctl) -> updater` (`begin`, `before_step`, optionally `end_epoch`) as mask update `name`, with its `cost`."
+    "Register `factory(ctx) -> updater` (`begin`, `before_step`, optionally `end_epoch`) as mask update `name`, with its `cost`."
     if not isinstance(cost, Cost):
         raise ConfigError(f"mask update {name!r} states no cost: pass cost=Cost(...) (dense_gradients=True if each update reads "
                           "the dense gradient), or cost=FREE if it costs nothing beyond the training steps")
@@ -55,21 +61,21 @@ def gmp_sparsity(t:int, t0:int, span:int, final:float, initial:float=0.0) -> flo
 
 class GradualMagnitude:
     "GMP: from dense, at each update step the smallest weights go (the config's `scope`), down to the cubic schedule's sparsity; the last reaches `sparsity`."
-    def __init__(self, ctl):
-        c = ctl.cfg
-        self.steps = update_steps(c, ctl.steps_per_epoch)
-        self.t0 = round(c.update_start * c.train_epochs * ctl.steps_per_epoch)
+    def __init__(self, ctx:Context):
+        c = ctx.config
+        self.steps = update_steps(c, ctx.steps_per_epoch)
+        self.t0 = round(c.update_start * c.train_epochs * ctx.steps_per_epoch)
         self.span, self.at = self.steps[-1] - self.t0, set(self.steps)
 
-    def begin(self, ctl): pass
+    def begin(self, ctx:Context): return None
 
-    def before_step(self, ctl):
+    def before_step(self, ctx:Context) -> Change|None:
         "Prune at an update step."
-        t = ctl.state.step_in_phase
-        if t not in self.at: return
-        s = gmp_sparsity(t, self.t0, self.span, ctl.cfg.sparsity)          # the last step: exactly `sparsity`
-        new = select_magnitude(ctl, ctl.state.mask, 1 - s)
-        ctl.update_mask(new, {'step': t, 'target': s, 'removed': ctl.state.mask.num_kept() - new.num_kept()})
+        t = ctx.step
+        if t not in self.at: return None
+        s = gmp_sparsity(t, self.t0, self.span, ctx.config.sparsity)          # the last step: exactly `sparsity`
+        new = select_magnitude(ctx._replace(density=1 - s))
+        return Change(new, {'step': t, 'target': s, 'removed': ctx.mask.num_kept() - new.num_kept()})
 
 register_mask_update('gmp', GradualMagnitude, cost=FREE, uses=('update_every', 'update_start', 'update_end', 'scope'))
 
@@ -99,33 +105,33 @@ def drop_and_grow(weights:dict, mask:Mask, fraction:float, grads:dict|None=None,
 # %% ../nbs/31_sparse_training.ipynb #091b75f8
 class DropAndGrow:
     "SET (`grow='random'`) or RigL (`grow='gradient'`): a random sparse mask at the warm-up's start (`allocation`, ERK by default), drop and grow at each update step."
-    def __init__(self, ctl, grow:str):
-        c = ctl.cfg
-        self.grow, self.steps = grow, update_steps(c, ctl.steps_per_epoch)
-        self.at, self.t_end = set(self.steps), round(c.update_end * c.train_epochs * ctl.steps_per_epoch)
+    def __init__(self, ctx:Context, grow:str):
+        c = ctx.config
+        self.grow, self.steps = grow, update_steps(c, ctx.steps_per_epoch)
+        self.at, self.t_end = set(self.steps), round(c.update_end * c.train_epochs * ctx.steps_per_epoch)
 
-    def begin(self, ctl):
+    def begin(self, ctx:Context) -> Change:
         "The sparse network the run starts from."
-        c = ctl.cfg
-        mask = prune_random(ctl.model, c.sparsity, ctl.base_mask(), c.scope, c.allocation, generator=make_generator(c.seed, MASK_STREAM))
-        ctl.update_mask(mask, {'step': 0, 'target': c.sparsity, 'dropped': 0})
+        c = ctx.config
+        mask = prune_random(ctx.model, c.sparsity, ctx.base, c.scope, c.allocation, generator=ctx.generator(MASK_STREAM))
+        return Change(mask, {'step': 0, 'target': c.sparsity, 'dropped': 0})
 
-    def before_step(self, ctl):
+    def before_step(self, ctx:Context) -> Change|None:
         "Drop and grow at an update step (RigL reads the gradients before the controller masks them)."
-        t, c, mask = ctl.state.step_in_phase, ctl.cfg, ctl.state.mask
-        if t not in self.at: return
-        params = dict(ctl.model.named_parameters())
+        t, c, mask = ctx.step, ctx.config, ctx.mask
+        if t not in self.at: return None
+        params = dict(ctx.model.named_parameters())
         grads = None
         if self.grow == 'gradient':
             grads = {n: params[n].grad for n in mask}
             if any(v is None for v in grads.values()): raise ConfigError("RigL grows where the gradient is largest: call before_step() after loss.backward()")
         f = drop_fraction_at(t, c.drop_fraction, self.t_end)
-        new = drop_and_grow(params, mask, f, grads, make_generator(c.seed, UPDATE_STREAM, t))
+        new = drop_and_grow(params, mask, f, grads, ctx.generator(UPDATE_STREAM, t))
         with torch.no_grad():                                             # the new weights start at exactly 0: no gradient step on this one
             for n in mask:
                 if params[n].grad is not None: params[n].grad.masked_fill_(new[n] & ~mask[n], 0)
-        ctl.update_mask(new, {'step': t, 'fraction': f, 'dropped': int(sum((mask[n] & ~new[n]).sum() for n in mask))})
+        return Change(new, {'step': t, 'fraction': f, 'dropped': int(sum((mask[n] & ~new[n]).sum() for n in mask))})
 
 _GROW = dict(nm=False, sparse_start=True, uses=('update_every', 'update_start', 'update_end', 'drop_fraction', 'allocation', 'sparse_init'))
-register_mask_update('set', lambda ctl: DropAndGrow(ctl, 'random'), cost=FREE, **_GROW)
-register_mask_update('rigl', lambda ctl: DropAndGrow(ctl, 'gradient'), cost=Cost(dense_gradients=True), **_GROW)
+register_mask_update('set', lambda ctx: DropAndGrow(ctx, 'random'), cost=FREE, **_GROW)
+register_mask_update('rigl', lambda ctx: DropAndGrow(ctx, 'gradient'), cost=Cost(dense_gradients=True), **_GROW)
