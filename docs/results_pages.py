@@ -11,7 +11,8 @@ import argparse, json, math, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from unilth_nb.statistics import compare, primary_pairs, verdict_interval, verdict_markdown, md_table, min_seeds, mean_ci, sentences_of, summarize, verdicts
+from unilth_nb.statistics import compare, primary_pairs, min_seeds, mean_ci, sentences_of, summarize, verdicts
+from unilth_nb.tables import verdict_interval, verdict_markdown, md_table
 
 ROOT = Path(__file__).resolve().parents[1]
 RES = ROOT/'nbs'/'results'

@@ -7,7 +7,8 @@ import json, sys, time
 from pathlib import Path
 import pandas as pd
 from unilth_nb.core import save_json, atomic_write
-from unilth_nb.statistics import COST_COLUMNS, summarize, table_markdown
+from unilth_nb.statistics import COST_COLUMNS, summarize
+from unilth_nb.tables import table_markdown
 res = Path(sys.argv[1] if len(sys.argv) > 1 else 'nbs/results/compare')
 if not (res/'equal_budget.csv').is_file(): sys.exit(0)
 t = time.time()
