@@ -96,7 +96,7 @@ def test_every_preset_sweeps_on_the_user_model_with_two_workers(user_module, tmp
     (['--dataset', 'mnist1d', '--model', 'resnet20'], "model 'resnet20' cannot take inputs of shape (40,)"),
     (['--dataset', 'cancer', '--model', 'cnn1d', '--model_args', '{"width": 8}', '--prune_include', 'decoder'], "prune_include pattern 'decoder' matches no module"),
     (['--preset', 'gmp', '--cycles', '1', '--update_every', '100ep'], "leaves no mask update between update_start 0.2 and update_end 0.75"),
-    (['--preset', 'lth', '--mask_control', 'invert'], "mask_control applies to retrain_ticket (select 'source') and to the score criteria"),
+    (['--preset', 'lth', '--mask_control', 'invert'], "mask_control 'invert' applies to select snip, grasp, synflow, not to select 'magnitude'"),
     (['--preset', 'set', '--cycles', '1', '--drop_fraction', '2'], "drop_fraction must lie in (0, 1), got 2.0"),
     (['--preset', 'rigl', '--cycles', '1', '--warmup', 'none'], "mask_update 'rigl' changes the mask during the warm-up: it needs warmup 'full'"),
     (['--preset', 'snip', '--score_batches', '0'], "score_batches must be an integer >= 1, got 0"),

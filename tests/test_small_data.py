@@ -82,12 +82,14 @@ def test_the_imbalanced_task_gets_a_stratified_validation_split(datasets):
     assert abs(share - total) <= 1 / len(d.val.y), (share, total)
 
 def run_every_preset(dataset, out, seeds=(0,), **overrides):
-    from unilth_nb.config import STANDALONE, make_config
+    from unilth_nb.config import STANDALONE
+    from unilth_nb.sweep import configure
     from unilth_nb.store import run
     results = {}
     for preset in STANDALONE:
         for seed in seeds:
-            r = run(make_config(preset, dataset, sparsity=0.8, seed=seed, **overrides), out, progress=False)
+            # configure: the shared settings, less the switches a method sets itself (GMP's one prune step)
+            r = run(configure(preset, dataset, sparsity=0.8, seed=seed, **overrides), out, progress=False)
             want = 0.0 if preset == 'dense' else 0.8
             assert abs(r.sparsity['prunable'] - want) <= 1e-3, (dataset, preset, r.sparsity)
             results[preset, seed] = r
