@@ -8,7 +8,7 @@ import json, sys
 from .distributed import dist_env, is_main
 from .core import ConfigError, import_spec
 from .config import CONFIG_FIELDS, make_config
-from .methods import METHODS, load_methods
+from .methods import METHODS, load_methods, inputs_of
 from .pipeline import plan_run
 from .store import run, run_dir, check_runs, RUN_STATES
 from .packs import pack_runs, unpack_runs
@@ -144,12 +144,13 @@ def cmd_check(args) -> int:
     return 0
 
 def cmd_methods(args) -> int:
-    "Print every registered method: its name, kind, what it is, and its own settings with their defaults."
+    "Print every registered method: its name, kind, what it is, its own settings (defaults) and the inputs it reads."
     load_methods()
     w = max(map(len, METHODS))
     for m in METHODS.values():
         own = f" [own: {', '.join(f'{n}={d!r}' for n, (d, _) in m.fields.items())}]" if m.fields else ''
-        print(f"{m.name:<{w}}  {m.kind:<8}  {m.about}{own}")
+        reads = f" [reads: {', '.join(inputs_of(m.name))}]" if inputs_of(m.name) else ''
+        print(f"{m.name:<{w}}  {m.kind:<8}  {m.about}{own}{reads}")
     return 0
 
 def cmd_study(args) -> int:

@@ -57,6 +57,7 @@ class Selector(NamedTuple):
     allocates: bool = False        # its layer densities come from the config's `allocation` (a random ticket)
     check: Callable|None = None    # check(config) -> None, or ConfigError: what a config choosing it must hold
     uses: tuple = ()               # the config fields it reads beyond the common ones
+    inputs: tuple = ()             # what it reads of the run's inputs (`ctx.inputs`: score_data, source_mask, ...)
 
 SELECTS, REGULARIZES = {}, {}    # selection criteria and regularizers by name: a config's `select` and `regularize`
 
@@ -65,7 +66,7 @@ def _no_cost(kind:str, name:str):
                        f"or cost=FREE if it costs nothing beyond the training steps")
 
 def register_selector(name:str, select, replace:bool=False, *, cost:Cost|None=None, controls:tuple=('none',),
-                      nm:bool=True, allocates:bool=False, check=None, uses:tuple=()):
+                      nm:bool=True, allocates:bool=False, check=None, uses:tuple=(), inputs:tuple=()):
     """Register `select(ctx) -> Mask` (or `Selected`) as selection criterion `name` (a config's `select`), with its
     `cost`."""
     if not isinstance(cost, Cost): raise _no_cost('selection criterion', name)
@@ -73,7 +74,7 @@ def register_selector(name:str, select, replace:bool=False, *, cost:Cost|None=No
     if old is not None and not replace and not same_definition(old.select, select):
         raise ConfigError(f"selection criterion {name!r} is already registered (by {defined_at(old.select)}); "
                           "pass replace=True to override it")
-    SELECTS[name] = Selector(select, cost, tuple(controls), nm, allocates, check, tuple(uses))
+    SELECTS[name] = Selector(select, cost, tuple(controls), nm, allocates, check, tuple(uses), tuple(inputs))
     return select
 
 def register_regularizer(name:str, factory, replace:bool=False):
@@ -161,7 +162,7 @@ def check_source(c):
                           f"got {c.cycles}")
 
 register_selector('source', select_source, cost=FREE, controls=('none', 'reinit', 'shuffle'), check=check_source,
-                  uses=('source', 'mask_control'))
+                  uses=('source', 'mask_control'), inputs=('source_mask',))
 
 # %% ../nbs/10_criteria.ipynb #990704c5
 register_regularizer('none', None)

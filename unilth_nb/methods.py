@@ -14,7 +14,7 @@ from .sparse_training import MASK_UPDATES
 
 # %% auto #0
 __all__ = ['KINDS', 'NEEDED', 'METHODS', 'PRESETS', 'BASELINES', 'STANDALONE', 'DEFAULT_METHOD', 'DENSE', 'LRR_WEIGHT_DECAY',
-           'Method', 'register_method', 'method_modules', 'load_methods', 'get_method']
+           'Method', 'register_method', 'method_modules', 'load_methods', 'get_method', 'inputs_of']
 
 # %% ../nbs/08b_methods.ipynb #baf933f7
 class Method(NamedTuple):
@@ -124,6 +124,10 @@ def get_method(name:str) -> Method:
     if name not in METHODS: load_methods()
     check_choice('preset', name, METHODS)
     return METHODS[name]
+
+def inputs_of(name:str) -> tuple:
+    "What method `name` reads of the run's inputs beyond the model and its training loop: its criterion's (`Selector.inputs`)."
+    return SELECTS[get_method(name).switches['select']].inputs
 
 PRESETS = _Switches()
 BASELINES = _Names(lambda m: m.kind == 'baseline')

@@ -63,10 +63,10 @@ def select_by_score(ctx:Context) -> Mask:
     return shuffle_mask(mask, ctx.generator(CONTROL_STREAM)) if c.mask_control == 'shuffle' else mask
 
 def register_score(name:str, score, rounds:int=1, replace:bool=False, *, passes:float|None=None,
-                   one_example:bool=False):
+                   one_example:bool=False, inputs:tuple=('score_data', 'loss')):
     """Register `score(ctx) -> {weight name: tensor}` (higher: kept) as criterion `name` (a config's `select`), pruned
     in `rounds` rounds unless `score_rounds` says otherwise; `passes`: its cost, forward-equivalents per scored example
-    and round."""
+    and round; `inputs`: what it reads of the run's inputs."""
     if name in SCORES and not replace and not same_definition(SCORES[name].score, score):
         raise ConfigError(f"score {name!r} is already registered (by {defined_at(SCORES[name].score)}); "
                           "pass replace=True to override it")
@@ -80,7 +80,7 @@ def register_score(name:str, score, rounds:int=1, replace:bool=False, *, passes:
         raise ConfigError(f"score {name!r} states no cost: pass passes= (forward-equivalents of the dense network "
                           f"per scored example and round: a forward and a backward pass are 3), got {passes!r}")
     register_selector(name, select_by_score, replace=True, cost=Cost(passes, one_example), controls=MASK_CONTROLS,
-                      uses=('score_batches', 'score_rounds', 'mask_control', 'scope', 'nm'))
+                      uses=('score_batches', 'score_rounds', 'mask_control', 'scope', 'nm'), inputs=inputs)
     SCORES[name] = Score(score, rounds, passes, one_example)
     return score
 
@@ -201,4 +201,4 @@ def score_synflow(ctx:Context) -> dict:
                           "give the controller input_shape= (e.g. (1, 40)); run() passes the data's")
     return synflow_scores(ctx.model, ctx.mask, tuple(ctx.inputs['input_shape']))
 
-register_score('synflow', score_synflow, rounds=SYNFLOW_ROUNDS, passes=3, one_example=True)
+register_score('synflow', score_synflow, rounds=SYNFLOW_ROUNDS, passes=3, one_example=True, inputs=('input_shape',))
