@@ -126,7 +126,7 @@ def get_method(name:str) -> Method:
     return METHODS[name]
 
 def inputs_of(name:str) -> tuple:
-    "What method `name` reads of the run's inputs beyond the model and its training loop: its criterion's (`Selector.inputs`)."
+    "What method `name` reads of the run's inputs beyond the model and its loop: its criterion's (`Selector.inputs`)."
     return SELECTS[get_method(name).switches['select']].inputs
 
 PRESETS = _Switches()
