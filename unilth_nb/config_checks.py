@@ -5,7 +5,6 @@
 # %% ../nbs/08e_config_checks.ipynb #8c2e7a49
 from __future__ import annotations
 import json
-from typing import TYPE_CHECKING
 from .core import ConfigError, check_choice, check_fraction, parse_steps, get_device
 from .masks import SCOPES, ALLOCATIONS, parse_nm
 from .datasets import DATASETS
@@ -15,7 +14,6 @@ from .regularization import SHAPES
 from .criteria import SELECTS, REGULARIZES, MASK_CONTROLS
 from .sparse_training import MASK_UPDATES
 from .methods import METHODS, get_method
-if TYPE_CHECKING: from unilth_nb.config import TicketConfig   # annotations only: the next notebook's
 
 # %% auto #0
 __all__ = ['WARMUPS', 'SPARSE_INITS']
@@ -29,7 +27,7 @@ def _check_steps(name, value, extra=()):
     if value in extra: return
     parse_steps(value, 1, name)
 
-def _check_names(c:TicketConfig):
+def _check_names(c):
     "The fields that name a registered entry or one of a fixed set of choices."
     get_method(c.preset)
     if not c.data_digest: check_choice('dataset', c.dataset, DATASETS)
@@ -43,7 +41,7 @@ def _check_names(c:TicketConfig):
                           ('mask_control', MASK_CONTROLS), ('sparse_init', SPARSE_INITS)):
         check_choice(name, getattr(c, name), allowed)
 
-def _check_method(c:TicketConfig):
+def _check_method(c):
     "The method's own settings (`method_args`: its fields, each of its default's type) and checks, and its criterion's."
     m, args = METHODS[c.preset], json.loads(c.method_args)
     for k, v in args.items():
@@ -60,7 +58,7 @@ def _check_method(c:TicketConfig):
         if check is not None: check(c)
 
 # %% ../nbs/08e_config_checks.ipynb #b83a9934
-def _check_phases(c:TicketConfig):
+def _check_phases(c):
     "Lengths, rewind points and the combinations of switches that make a procedure."
     _check_steps('rewind_to', c.rewind_to, ('none', 'init', 'early_stop', 'schedule'))
     _check_steps('ramp', c.ramp)
@@ -85,7 +83,7 @@ def _check_phases(c:TicketConfig):
                           f"(the warm-up's length, the most epochs of stage 1, the retraining's schedule); "
                           f"to skip the warm-up use warmup='none'")
 
-def _check_control(c:TicketConfig):
+def _check_control(c):
     "`mask_control`: a control of the criteria that honour it, each where it means something."
     if c.mask_control == 'none': return
     if c.mask_control not in SELECTS[c.select].controls:
@@ -96,7 +94,7 @@ def _check_control(c:TicketConfig):
         raise ConfigError(f"mask_control 'reinit' trains the mask from fresh weights, so it needs rewind_to 'init', "
                           f"got {c.rewind_to!r}")
 
-def _check_sparse_init(c:TicketConfig):
+def _check_sparse_init(c):
     "`sparse_init` rescales a sparse network that starts from the init weights, and applies nowhere else."
     if c.sparse_init == 'none' or c.rewind_to == 'init' or MASK_UPDATES[c.mask_update].sparse_start: return
     sparse = [n for n, m in METHODS.items() if m.switches.get('rewind_to') == 'init'
@@ -105,7 +103,7 @@ def _check_sparse_init(c:TicketConfig):
                       f"it needs rewind_to 'init' or a mask update that starts sparse ({', '.join(sparse)}); "
                       f"{c.preset!r} has rewind_to {c.rewind_to!r} and mask_update {c.mask_update!r}")
 
-def _check_updates(c:TicketConfig):
+def _check_updates(c):
     "A mask update changes the mask during a full warm-up and needs nothing else to prune."
     _check_steps('update_every', c.update_every)
     if not 0 <= c.update_start < c.update_end <= 1:
@@ -120,7 +118,7 @@ def _check_updates(c:TicketConfig):
                           f"rewind_to {c.rewind_to!r}, regularize {c.regularize!r}, cycles {c.cycles}")
 
 # %% ../nbs/08e_config_checks.ipynb #135b166a
-def _check_numbers(c:TicketConfig):
+def _check_numbers(c):
     "Fractions, rates, learning rates and the growth's and early stopping's numbers."
     check_fraction('sparsity', c.sparsity)
     if c.rate: check_fraction('rate', c.rate)
@@ -135,7 +133,7 @@ def _check_numbers(c:TicketConfig):
         raise ConfigError(f"milestones must be comma-separated epochs, got {c.milestones!r}")
     if not 0 <= c.val_fraction < 1: raise ConfigError(f"val_fraction must lie in [0, 1), got {c.val_fraction!r}")
 
-def _nm_breaker(c:TicketConfig) -> tuple|None:
+def _nm_breaker(c) -> tuple|None:
     "The switch of `c` that cannot keep an N:M pattern, as `(field, value)`, or None."
     if not MASK_UPDATES[c.mask_update].nm: return 'mask_update', c.mask_update
     if c.allocation != 'uniform': return 'allocation', c.allocation
@@ -143,7 +141,7 @@ def _nm_breaker(c:TicketConfig) -> tuple|None:
     if not SELECTS[c.select].nm: return 'select', c.select
     return None
 
-def _check_nm(c:TicketConfig):
+def _check_nm(c):
     "scope 'nm': its n:m, the one sparsity it reaches, and the parts that can honour the pattern."
     n, m = parse_nm(c.nm)
     if c.scope != 'nm': return
@@ -155,7 +153,7 @@ def _check_nm(c:TicketConfig):
         raise ConfigError(f"{why[0]} {why[1]!r} of {c.preset!r} cannot keep an N:M pattern (scope 'nm'): "
                           f"use scope 'global' or 'layer', or another {why[0]}")
 
-def _check(c:TicketConfig):
+def _check(c):
     "Every check of `validate_config`, in order."
     for check in (_check_names, _check_phases, _check_numbers, _check_nm, _check_method): check(c)
     get_device(c.device)
