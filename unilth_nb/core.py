@@ -202,8 +202,13 @@ def defined_at(f) -> str:
     return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', type(f).__name__)}"
 
 def same_definition(a, b) -> bool:
-    "The same object, or the same function defined again (a re-run notebook cell, a re-imported module)."
-    return a is b or (getattr(a, '__qualname__', None) is not None and defined_at(a) == defined_at(b))
+    """The same object, or the same function defined again: a re-run notebook cell, a re-imported module, or a library
+    module's function and its notebook's own cell (defined in `__main__` under the same name)."""
+    if a is b: return True
+    name = getattr(a, '__qualname__', None)
+    if name is None or name != getattr(b, '__qualname__', None): return False
+    ma, mb = getattr(a, '__module__', '?'), getattr(b, '__module__', '?')
+    return ma == mb or '__main__' in (ma, mb) and (mb if ma == '__main__' else ma).startswith('unilth_nb.')
 
 # %% ../nbs/00_core.ipynb #f3e42127
 def _module_name_for(path:Path) -> str:
