@@ -149,7 +149,8 @@ def cmd_methods(args) -> int:
     w = max(map(len, METHODS))
     for m in METHODS.values():
         own = f" [own: {', '.join(f'{n}={d!r}' for n, (d, _) in m.fields.items())}]" if m.fields else ''
-        reads = f" [reads: {', '.join(inputs_of(m.name))}]" if inputs_of(m.name) else ''
+        ins = inputs_of(m.name)
+        reads = f" [reads: {', '.join(ins)}]" if ins else ''
         print(f"{m.name:<{w}}  {m.kind:<8}  {m.about}{own}{reads}")
     return 0
 
