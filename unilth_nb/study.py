@@ -15,8 +15,8 @@ from .power import power_of, noise_floor
 from .prereg import LOCK, Study, load_study, study_config, check_lock, lock_study
 
 # %% auto #0
-__all__ = ['FAMILIES', 'tuning_plan', 'choose_settings', 'settings_for', 'tuning_epochs', 'grid_plan', 'study_runs',
-           'verdict_table', 'control_plan', 'tune_study', 'run_grid', 'study_results', 'run_study']
+__all__ = ['FAMILIES', 'RUN_COLUMNS', 'tuning_plan', 'choose_settings', 'settings_for', 'tuning_epochs', 'grid_plan',
+           'study_runs', 'verdict_table', 'control_plan', 'tune_study', 'run_grid', 'study_results', 'run_study']
 
 # %% ../nbs/24c_study.ipynb #dc132844
 def _trials_of(study:Study, label:str) -> list:
@@ -182,8 +182,11 @@ def run_grid(study:Study, out:str|Path, chosen:dict, measured:dict, workers:int=
         log(f"study: {len(status['failed'])} test runs failed: {status['failed'][0][0]}: {status['failed'][0][1]}")
     return plan + ctl
 
+RUN_COLUMNS = ('network', 'preset', 'target_sparsity', 'seed', 'test_acc', 'val_acc', 'epochs', 'train_rel')
+
 def study_results(study:Study, plan:list, out:str|Path, chosen:dict, tuning:pd.DataFrame) -> dict:
-    "What the study found, as `results.json` holds it: the pre-registration's hash and commit, tuning, verdicts."
+    "What the study found, as `results.json` holds it: the pre-registration's hash and commit, tuning, verdicts, runs."
+    # `runs`: one row per label and test seed (RUN_COLUMNS), what the findings' own comparisons read
     out = Path(out)
     df = study_runs(study, plan, out/'runs')
     verdicts = verdict_table(study, df)
@@ -194,7 +197,7 @@ def study_results(study:Study, plan:list, out:str|Path, chosen:dict, tuning:pd.D
                 margin=study.spec['margin'], alpha=study.spec.get('alpha', 0.05),
                 chosen=[dict(network=n, sparsity=sp, label=l, settings=s) for (n, sp, l), s in chosen.items()],
                 tuning=tuning.to_dict(orient='records'), means=means.to_dict(orient='records'),
-                verdicts=verdicts.to_dict(orient='records'))
+                verdicts=verdicts.to_dict(orient='records'), runs=df[list(RUN_COLUMNS)].to_dict(orient='records'))
 
 def run_study(path:str|Path, out:str|Path, workers:int=1, tune_only:bool=False, log=print, **engine) -> dict:
     "The whole study of the pre-registration at `path` under `out`: tune, lock, test, compare; resumable."

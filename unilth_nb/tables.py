@@ -84,7 +84,8 @@ def verdict_interval(r) -> str:
     if r['adj_lo'] != r['adj_lo']:
         return f"{_pct(r['diff'], True)} (one seed: no interval)" if r['diff'] == r['diff'] else 'no shared seeds'
     if not math.isfinite(r['adj_lo']):
-        return f"{_pct(r['diff'], True)} (no interval: {int(r.n)} seeds cannot carry {int(r.m)} comparisons)"
+        m = f"{int(r.m)} comparison{'s' if int(r.m) != 1 else ''}"
+        return f"{_pct(r['diff'], True)} (no interval: {int(r.n)} seeds cannot carry {m})"
     return f"{_pct(r['diff'], True)} [{_pct(r['adj_lo'], True)}, {_pct(r['adj_hi'], True)}]"
 
 def md_table(head, rows) -> str:
