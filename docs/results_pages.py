@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from unilth_nb.statistics import compare, primary_pairs, min_seeds, mean_ci, sentences_of, summarize, verdicts
 from unilth_nb.tables import verdict_interval, verdict_markdown, md_table
-from unilth_nb.findings import dense_table, what_to_use, when_markdown
+from unilth_nb.findings import dense_table, power_check, power_markdown, what_to_use, when_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 RES = ROOT/'nbs'/'results'
@@ -231,6 +231,12 @@ def study():
         out += ["## The dense reference", "The tuned dense beside the untuned default: validation accuracy (%) on the tuning seeds, test accuracy (%) on the test seeds.",
                 md_table(['network', 'tuned settings', 'validation, tuned', 'validation, default', 'test, tuned', 'test, default'],
                          [[r.network, r.settings, *(_pct(x) if x == x else 'not run' for x in (r.val_tuned, r.val_default, r.test_tuned, r.test_default))] for _, r in d.iterrows()])]
+    planned = RES/'study_power'/'results.json'
+    pc = power_check(res, _json(planned)['table'] if planned.is_file() else [])
+    if len(pc):
+        out += ["## Where the power calculation missed", "Each unresolved primary comparison: its measured paired spread (points) against the "
+                "spread the plan assumed, the power the study had, and the seeds its measured spread and difference would need.",
+                power_markdown(pc)]
     if res.get('runs'):
         out += ["## What to use when", "Per network and sparsity, the most accurate method, the methods not shown worse than it (one exploratory family "
                 "per network and sparsity, Holm within it: not pre-registered), and the cheapest of them to train.", when_markdown(what_to_use(res))]

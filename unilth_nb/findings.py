@@ -6,10 +6,12 @@
 from __future__ import annotations
 import numpy as np, pandas as pd
 from .statistics import compare
+from .power import seeds_for
 from .tables import md_table, verdict_interval
 
 # %% auto #0
-__all__ = ['CLAIM_COLUMNS', 'claim_table', 'claim_markdown', 'dense_table', 'what_to_use', 'when_markdown']
+__all__ = ['CLAIM_COLUMNS', 'claim_table', 'claim_markdown', 'power_check', 'power_markdown', 'dense_table', 'what_to_use',
+           'when_markdown']
 
 # %% ../nbs/24d_findings.ipynb #6fc412e8
 CLAIM_COLUMNS = ['claim', 'comparison', 'network', 'sparsity', 'verdict', 'diff', 'adj_lo', 'adj_hi', 'family', 'm',
@@ -31,6 +33,30 @@ def claim_markdown(t:pd.DataFrame) -> str:
                      'seeds', 'power for one margin'],
                     [[r.claim, r.network, f"{r.sparsity:g}", f"**{r.verdict}**", verdict_interval(r),
                       f"{r.family}, m = {int(r.m)}", int(r.n), pw(r)] for _, r in t.iterrows()])
+
+# %% ../nbs/24d_findings.ipynb #746d95e1
+def power_check(res:dict, planned:list|None=None, family:str='primary', power:float=0.8) -> pd.DataFrame:
+    "The unresolved comparisons of `family`: measured spread against the planned one, power had, seeds needed."
+    v = pd.DataFrame(res.get('verdicts', []))
+    cols = ['network', 'sparsity', 'comparison', 'n', 'diff', 'sd', 'sd_planned', 'power_had', 'seeds_needed']
+    if v.empty: return pd.DataFrame(columns=cols)
+    plan = {(r['comparison'], r['sparsity']): r.get('sd_projected', r.get('sd')) for r in planned or []}
+    m = v.groupby(['network', 'sparsity', 'family']).comparison.transform('size')
+    margin, alpha = res.get('margin', 0.01), res.get('alpha', 0.05)
+    rows = [dict(network=r.network, sparsity=r.sparsity, comparison=r.comparison, n=int(r.n), diff=r['diff'], sd=r.sd,
+                 sd_planned=plan.get((r.comparison, r.sparsity), np.nan), power_had=max(r.power_diff, r.power_equiv),
+                 seeds_needed=seeds_for(r.sd, abs(r['diff']), margin, int(k), alpha, power))
+            for (_, r), k in zip(v.iterrows(), m) if r.family == family and r.verdict == 'not resolved']
+    return pd.DataFrame(rows, columns=cols).astype({'seeds_needed': 'Int64'})     # <NA>: not within 500 seeds
+
+def power_markdown(pc:pd.DataFrame) -> str:
+    "A power check as markdown, in points: the spreads measured and planned, the power had, the seeds needed."
+    pct = lambda x, f: format(100 * x, f) if x == x else 'not planned'
+    return md_table(['network', 'sparsity', 'comparison', 'seeds', 'difference, points', 'spread, measured',
+                     'spread, planned', 'power had', 'seeds needed'],
+                    [[r.network, f"{r.sparsity:g}", r.comparison, r.n, pct(r['diff'], '+.2f'), pct(r.sd, '.2f'),
+                      pct(r.sd_planned, '.2f'), pct(r.power_had, '.0f') + '%',
+                      'over 500' if pd.isna(r.seeds_needed) else int(r.seeds_needed)] for _, r in pc.iterrows()])
 
 # %% ../nbs/24d_findings.ipynb #ad18b9aa
 def dense_table(res:dict, tuned:str='dense', default:str='dense_default') -> pd.DataFrame:
