@@ -179,7 +179,7 @@ study-power: install-run
 # the study's verdicts, tuning and results into nbs/results/study/, where the README and the docs read them (then make readme)
 publish-study: install
 	@test -f $(STUDY)/results.json || { echo "no $(STUDY)/results.json: the study has not finished ('make study' first)"; exit 1; }
-	mkdir -p nbs/results/study && cp $(STUDY)/results.json $(STUDY)/tuning.json $(STUDY)/verdicts.md nbs/results/study/
+	mkdir -p nbs/results/study && cp $(STUDY)/results.json $(STUDY)/tuning.json $(STUDY)/verdicts.md $(STUDY)/what_to_use.png nbs/results/study/
 
 # the study's masks (its ticket controls read them) and its lock travel with its pack: a study resumed elsewhere still refuses a changed pre-registration
 pack-study: install

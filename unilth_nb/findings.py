@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 from .statistics import compare
 from .power import seeds_for
+from .paired import mean_ci
 from .tables import md_table, verdict_interval
 
 # %% auto #0
 __all__ = ['CLAIM_COLUMNS', 'claim_table', 'claim_markdown', 'power_check', 'power_markdown', 'dense_table', 'what_to_use',
-           'when_markdown']
+           'when_markdown', 'cost_points', 'cost_figure']
 
 # %% ../nbs/24d_findings.ipynb #6fc412e8
 CLAIM_COLUMNS = ['claim', 'comparison', 'network', 'sparsity', 'verdict', 'diff', 'adj_lo', 'adj_hi', 'family', 'm',
@@ -80,6 +81,15 @@ def _methods(res:dict, runs:pd.DataFrame) -> list:
         return list(dict.fromkeys(c.split(' vs ')[0] for c in v[v.family == 'versus dense'].comparison))
     return sorted({p for p, s in zip(runs.preset, runs.target_sparsity) if s > 0 and '/' not in p})
 
+def _sparse_groups(runs:pd.DataFrame, methods:list):
+    "The runs of `methods` at each (network, sparsity) above 0."
+    return runs[runs.preset.isin(methods) & (runs.target_sparsity > 0)].groupby(['network', 'target_sparsity'])
+
+def _dense_cost(runs:pd.DataFrame, network:str, dense:str) -> float:
+    "The network's dense training cost, the unit of every cost here (1 where dense did not run)."
+    ref = runs[(runs.network == network) & (runs.preset == dense)].train_rel.mean()
+    return ref if ref == ref and ref > 0 else 1.0
+
 def what_to_use(res:dict, methods:list|None=None, dense:str='dense') -> pd.DataFrame:
     "Per network and sparsity: the best mean, the methods not shown worse than it (Holm), the cheapest of them."
     runs = pd.DataFrame(res.get('runs', []))
@@ -87,13 +97,12 @@ def what_to_use(res:dict, methods:list|None=None, dense:str='dense') -> pd.DataF
         raise ValueError("the study's results hold no runs (`runs`): rerun its notebook on its folder to write them")
     methods, v = methods or _methods(res, runs), pd.DataFrame(res.get('verdicts', []))
     rows = []
-    sparse = runs[runs.preset.isin(methods) & (runs.target_sparsity > 0)]
-    for (net, sp), g in sparse.groupby(['network', 'target_sparsity']):
+    for (net, sp), g in _sparse_groups(runs, methods):
         means = g.groupby('preset').test_acc.mean().sort_values(ascending=False)
-        top, ref = means.index[0], runs[(runs.network == net) & (runs.preset == dense)].train_rel.mean()
+        top = means.index[0]
         c = compare(g, [(sp, p, top) for p in means.index[1:]], res.get('margin', 0.01), bootstrap=False)
         near = [top] + c[c.verdict != 'worse'].preset.tolist()
-        cost = g.groupby('preset').train_rel.mean() / (ref if ref == ref and ref > 0 else 1.0)
+        cost = g.groupby('preset').train_rel.mean() / _dense_cost(runs, net, dense)
         cheap = min(near, key=lambda p: (cost[p], -means[p]))
         vd = v[(v.network == net) & (v.sparsity == sp) & (v.comparison == f"{cheap} vs {dense}")] if len(v) else v
         rows.append(dict(network=net, sparsity=sp, best=top, best_acc=means[top], best_cost=cost[top],
@@ -113,3 +122,43 @@ def when_markdown(w:pd.DataFrame) -> str:
                 f"{', '.join(r.not_worse)}; cheapest of these: {cheap}"
                 + (f", {r.versus_dense} against dense." if r.versus_dense else '.'))
     return '\n'.join(line(r) for _, r in w.iterrows())
+
+# %% ../nbs/24d_findings.ipynb #bdf0fc37
+def cost_points(res:dict, methods:list|None=None, dense:str='dense') -> pd.DataFrame:
+    "Per network, sparsity and method: mean test accuracy, its interval, the training cost, on the frontier or not."
+    runs = pd.DataFrame(res.get('runs', []))
+    if runs.empty: return pd.DataFrame()
+    methods, rows = methods or _methods(res, runs), []
+    for (net, sp), g in _sparse_groups(runs, methods):
+        for p, x in g.groupby('preset'):
+            m, lo, hi = mean_ci(x.test_acc)
+            rows.append(dict(network=net, sparsity=sp, label=p, test_acc=m, lo=lo, hi=hi,
+                             cost=x.train_rel.mean() / _dense_cost(runs, net, dense)))
+    pts = pd.DataFrame(rows).sort_values(['network', 'sparsity', 'cost', 'test_acc'],
+                                         ascending=[True, True, True, False])
+    # on the frontier: more accurate than every cheaper method (and than an equally cheap one listed before it)
+    before = pts.groupby(['network', 'sparsity']).test_acc.transform(lambda a: a.cummax().shift())
+    pts['frontier'] = before.isna() | (pts.test_acc > before)
+    return pts.reset_index(drop=True)
+
+def cost_figure(pts:pd.DataFrame, path=None):
+    "Accuracy against training cost, a panel per network and sparsity, the frontier joined; saved to `path` if given."
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+    keys = list(dict.fromkeys(zip(pts.network, pts.sparsity)))
+    fig, axs = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
+    for ax, (net, sp) in zip(axs[0], keys):
+        g = pts[(pts.network == net) & (pts.sparsity == sp)]
+        err = np.stack([g.test_acc - g.lo, g.hi - g.test_acc]).clip(0) * 100
+        ax.errorbar(g.cost, 100 * g.test_acc, yerr=np.nan_to_num(err), fmt='o', capsize=3)
+        f = g[g.frontier]
+        ax.plot(f.cost, 100 * f.test_acc, '-', alpha=0.5)
+        for _, r in g.iterrows():
+            ax.annotate(r.label, (r.cost, 100 * r.test_acc), fontsize=8, xytext=(4, 2), textcoords='offset points')
+        ax.set(xscale='log', xlabel="training FLOPs (x dense's)", ylabel='test accuracy (%)',
+               title=f"{net}, sparsity {sp:g}")
+        for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            axis(FuncFormatter(lambda v, _: f"{v:g}x"))
+    fig.tight_layout()
+    if path: fig.savefig(path, dpi=110)
+    return fig
