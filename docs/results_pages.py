@@ -239,7 +239,7 @@ def study():
                 power_markdown(pc)]
     if res.get('runs'):
         out += ["## What to use when", "Per network and sparsity, the most accurate method, the methods not shown worse than it (one exploratory family "
-                "per network and sparsity, Holm within it: not pre-registered), and the cheapest of them to train.", when_markdown(what_to_use(res)),
+                "per network and sparsity, Bonferroni within it: not pre-registered), and the cheapest of them to train.", when_markdown(what_to_use(res)),
                 _fig('study', 'what_to_use.png', 'accuracy against training cost')]
     return '\n\n'.join(out)
 

@@ -91,7 +91,7 @@ def _dense_cost(runs:pd.DataFrame, network:str, dense:str) -> float:
     return ref if ref == ref and ref > 0 else 1.0
 
 def what_to_use(res:dict, methods:list|None=None, dense:str='dense') -> pd.DataFrame:
-    "Per network and sparsity: the best mean, the methods not shown worse than it (Holm), the cheapest of them."
+    "Per network and sparsity: the best mean, the methods not shown worse than it (Bonferroni), the cheapest."
     runs = pd.DataFrame(res.get('runs', []))
     if runs.empty:
         raise ValueError("the study's results hold no runs (`runs`): rerun its notebook on its folder to write them")

@@ -119,8 +119,8 @@ def _family_pairs(study:Study, family:str) -> list:
 
 def verdict_table(study:Study, df:pd.DataFrame) -> pd.DataFrame:
     "A row per comparison, network and sparsity: its family, the effect, its adjusted interval, verdict, seeds, power."
-    # Holm within a family, per network and sparsity; the power to call a difference of one margin, and to show
-    # equivalence when there is none
+    # Bonferroni within a family (the sign-flip interval at 1 - alpha/m), per network and sparsity; the power
+    # to call a difference of one margin, and to show equivalence when there is none
     rows, margin, alpha = [], study.spec['margin'], study.spec.get('alpha', 0.05)
     for net, v in study.networks.items():
         d = df[df.network == net]
