@@ -233,10 +233,12 @@ check-sync: install-dev
 	echo "check-sync: notebooks and unilth_nb/ are in sync and clean"
 
 # README.md is rendered from nbs/index.ipynb (Quarto, hence nbdev_readme, is not available);
-# cells tagged remove_input show their output only
+# cells tagged remove_input show their output only; make readme runs the notebook first, so that it reads nbs/results/ as they are
 NBCONVERT := $(BIN)/jupyter nbconvert --to markdown --log-level WARN --TagRemovePreprocessor.enabled=True \
 	--TagRemovePreprocessor.remove_input_tags remove_input nbs/index.ipynb --stdout
 readme: install-dev
+	cd nbs && OMP_NUM_THREADS=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level WARN index.ipynb
+	$(BIN)/nbdev_clean --fname nbs/index.ipynb
 	$(NBCONVERT) > README.md
 
 check-readme: install-dev
