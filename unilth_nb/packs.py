@@ -8,10 +8,11 @@ import csv, json, os, re
 from pathlib import Path
 from .core import ConfigError, RunBusyError, first_line, atomic_write
 from .masks import Mask
+from .config import CONFIG_FIELDS
 from .store import RunFiles, RunLock, RunStore, finished_runs, read_result
 
 # %% auto #0
-__all__ = ['PACKED', 'MAX_UNPACKED', 'FINAL_MASK', 'pack_runs', 'read_run_archive', 'unpack_runs']
+__all__ = ['PACKED', 'MAX_UNPACKED', 'FINAL_MASK', 'pack_runs', 'same_config', 'read_run_archive', 'unpack_runs']
 
 # %% ../nbs/13b_packs.ipynb #62a34d7f
 PACKED = (RunFiles.CONFIG, RunFiles.METRICS, RunFiles.RESULT)   # a packed run's files, its result last
@@ -60,6 +61,14 @@ def pack_runs(folder:str|Path, archive:str|Path, masks:bool=False) -> dict:
     return {'runs': n, 'files': len(members), 'bytes': archive.stat().st_size, 'left_out': skipped}
 
 # %% ../nbs/13b_packs.ipynb #5c60a97e
+def same_config(a:dict, b:dict) -> bool:
+    "Two config dicts name the same config: every field equal, one left out of either only where it is at its default."
+    # a config.json written before a field existed lacks it; the result.json of the same run, resumed by a later
+    # version, holds its default (the run's hash is the same: `identity` leaves defaults out)
+    miss = object()
+    default = lambda k: json.loads(json.dumps(CONFIG_FIELDS[k].default)) if k in CONFIG_FIELDS else miss
+    return all(a.get(k, default(k)) == b.get(k, default(k)) for k in a.keys() | b.keys())
+
 def _check_packed_run(rel:str, files:dict, where:Path):
     "Check one run of an archive, its files written to a scratch folder `where` named like the run (`ValueError`)."
     missing = [f for f in PACKED if f not in files]
@@ -71,7 +80,7 @@ def _check_packed_run(rel:str, files:dict, where:Path):
     try: cfg = json.loads(files[RunFiles.CONFIG])
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"the config of run {rel!r} is not JSON: {first_line(e)}") from None
-    if cfg != r.config: raise ValueError(f"the config of run {rel!r} is not its result's")
+    if not same_config(cfg, r.config): raise ValueError(f"the config of run {rel!r} is not its result's")
     for f in set(files) - set(PACKED):
         if f != RunFiles(where).mask(r.cycles).relative_to(where).as_posix():
             raise ValueError(f"run {rel!r} holds {f!r}, not its final mask")
