@@ -1,5 +1,5 @@
 "The pipeline end to end through the `unilth` command: presets, run folders, resume after SIGKILL, bad input."
-import csv, hashlib, json, os, signal, subprocess, sys, time
+import csv, hashlib, json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from unilth_nb.config import PRESETS, STANDALONE, make_config
@@ -85,6 +85,13 @@ def test_rerunning_a_finished_run_trains_nothing(tmp_path):
     assert again.returncode == 0 and again.stdout == first.stdout
     assert snapshot(tmp_path) == before            # no file written, not even touched
 
+@pytest.fixture(scope='module')
+def finished_dense(tmp_path_factory):
+    "A folder holding one finished dense run, trained once for every bad-input case."
+    out = tmp_path_factory.mktemp('finished')
+    assert unilth('run', '--preset', 'dense', '--out', str(out), *TINY).returncode == 0
+    return out
+
 @pytest.mark.parametrize('args, message', [
     (['--preset', 'lth2'], "unknown preset 'lth2'; allowed: lth, lrr, dlth, dlth_iter, greg, unilth, unidlth, dense, oneshot_magnitude, random_scratch"),
     (['--dataset', 'imagenet'], "unknown dataset 'imagenet'; allowed: mnist1d, digits, mnist, fashion_mnist, cifar10, cifar100"),
@@ -96,8 +103,8 @@ def test_rerunning_a_finished_run_trains_nothing(tmp_path):
     (['--ramp', '10 epochs'], "cannot parse ramp '10 epochs'"),
     (['--shape', 'exp'], "unknown shape 'exp'; allowed: linear, x^2, x^3"),
 ])
-def test_bad_input_exits_2_with_one_line_and_changes_no_run_folder(tmp_path, args, message):
-    assert unilth('run', '--preset', 'dense', '--out', str(tmp_path), *TINY).returncode == 0
+def test_bad_input_exits_2_with_one_line_and_changes_no_run_folder(finished_dense, tmp_path, args, message):
+    shutil.copytree(finished_dense, tmp_path, dirs_exist_ok=True)     # a finished run in the folder bad input is given
     before = snapshot(tmp_path)
     r = unilth('run', '--out', str(tmp_path), '--quiet', *args)
     assert r.returncode == 2
@@ -105,8 +112,8 @@ def test_bad_input_exits_2_with_one_line_and_changes_no_run_folder(tmp_path, arg
     assert 'Traceback' not in r.stderr and r.stdout == ''
     assert snapshot(tmp_path) == before
 
-def test_a_diverging_run_fails_clearly_and_keeps_finished_results(tmp_path):
-    assert unilth('run', '--preset', 'dense', '--out', str(tmp_path), *TINY).returncode == 0
+def test_a_diverging_run_fails_clearly_and_keeps_finished_results(finished_dense, tmp_path):
+    shutil.copytree(finished_dense, tmp_path, dirs_exist_ok=True)
     before = snapshot(tmp_path)
     r = unilth('run', '--preset', 'oneshot_magnitude', '--lr', '1e6', '--out', str(tmp_path), *TINY)
     assert r.returncode == 1 and r.stderr.startswith('unilth: error: training diverged') and r.stderr.count('\n') == 1, r.stderr

@@ -81,32 +81,34 @@ def test_the_imbalanced_task_gets_a_stratified_validation_split(datasets):
     share = float(d.val.y.float().mean()); total = float(torch.cat([d.train.y, d.val.y]).float().mean())
     assert abs(share - total) <= 1 / len(d.val.y), (share, total)
 
-def run_every_preset(dataset, out, seeds=(0,), **overrides):
+def run_every_preset(dataset, out, module, seeds=(0,), **overrides):
+    "Every standalone preset on `dataset` with its defaults, a sweep of two workers that import the user's `module`."
     from unilth_nb.config import STANDALONE
-    from unilth_nb.sweep import configure
+    from unilth_nb.sweep import configure, sweep
     from unilth_nb.store import run
-    results = {}
-    for preset in STANDALONE:
-        for seed in seeds:
-            # configure: the shared settings, less the switches a method sets itself (GMP's one prune step)
-            r = run(configure(preset, dataset, sparsity=0.8, seed=seed, **overrides), out, progress=False)
-            want = 0.0 if preset == 'dense' else 0.8
-            assert abs(r.sparsity['prunable'] - want) <= 1e-3, (dataset, preset, r.sparsity)
-            results[preset, seed] = r
+    # configure: the shared settings, less the switches a method sets itself (GMP's one prune step)
+    configs = {(p, s): configure(p, dataset, sparsity=0.8, seed=s, imports=(str(module),), **overrides)
+               for p in STANDALONE for s in seeds}
+    summary = sweep(list(configs.values()), out, workers=2, progress=False, log=lambda *a: None)
+    assert summary['ran'] == len(configs) and not summary['failed'], summary
+    results = {k: run(c, out, progress=False) for k, c in configs.items()}   # finished: read back, nothing trained
+    for (preset, _), r in results.items():
+        want = 0.0 if preset == 'dense' else 0.8
+        assert abs(r.sparsity['prunable'] - want) <= 1e-3, (dataset, preset, r.sparsity)
     return results
 
 def test_every_preset_runs_with_its_defaults_on_wine(datasets, tmp_path):
-    res = run_every_preset('wine', tmp_path)
+    res = run_every_preset('wine', tmp_path, datasets)
     assert all(r.plan['batch_size'] == 13 and r.plan['sizes'] == {'train': 104, 'val': 30, 'test': 44} for r in res.values())
     assert res['dense', 0].test_acc > 0.8                                       # a working network on 103 training examples
 
 @pytest.mark.slow
 @pytest.mark.parametrize('dataset', ['iris', 'binary', 'hundred'])
 def test_every_preset_runs_with_its_defaults_on_small_and_odd_data(datasets, dataset, tmp_path):
-    res = run_every_preset(dataset, tmp_path)
+    res = run_every_preset(dataset, tmp_path, datasets)
     assert res['dense', 0].test_acc > 0.5, res['dense', 0].test_acc
 
 @pytest.mark.slow
 def test_every_preset_runs_on_200000_examples_with_short_budgets_given(datasets, tmp_path):
-    res = run_every_preset('big', tmp_path, **SHORT)
+    res = run_every_preset('big', tmp_path, datasets, **SHORT)
     assert all(r.plan['steps_per_epoch'] == 1407 for r in res.values())
