@@ -61,14 +61,14 @@ def power_markdown(pc:pd.DataFrame) -> str:
 
 # %% ../nbs/24d_findings.ipynb #ad18b9aa
 def dense_table(res:dict, tuned:str='dense', default:str='dense_default') -> pd.DataFrame:
-    "Per network: the tuned dense's settings, validation and test accuracy beside the default's."
+    "Per network: the tuned dense's settings (`kept`: the default's), its validation and test accuracy, the default's."
     t, runs = pd.DataFrame(res.get('tuning', [])), pd.DataFrame(res.get('runs', []))
     if t.empty or runs.empty: return pd.DataFrame()
     rows = []
     for net, g in t[t.label == tuned].groupby('network', sort=False):
         test = runs[runs.network == net].groupby('preset').test_acc.mean()
         pick = g[g.chosen].iloc[0]
-        rows.append(dict(network=net, settings=pick.settings, val_tuned=pick.val_mean,
+        rows.append(dict(network=net, settings=pick.settings, kept=bool(pick.trial == 0), val_tuned=pick.val_mean,
                          val_default=g[g.trial == 0].val_mean.iloc[0], test_tuned=test.get(tuned, np.nan),
                          test_default=test.get(default, np.nan)))
     return pd.DataFrame(rows)
