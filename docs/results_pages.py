@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from unilth_nb.statistics import compare, primary_pairs, min_seeds, mean_ci, sentences_of, summarize, verdicts
 from unilth_nb.tables import verdict_interval, verdict_markdown, md_table
-from unilth_nb.findings import dense_table, power_check, power_markdown, what_to_use, when_markdown
+from unilth_nb.findings import dense_table, power_check, power_markdown, what_to_use, when_markdown, study_controls, controls_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 RES = ROOT/'nbs'/'results'
@@ -223,14 +223,20 @@ def study():
            "beside the interval of the test that gave it."]
     if not len(v): return '\n\n'.join(out + ["Its results hold no verdicts yet."])
     ci = lambda r: f"{100 * r['diff']:+.1f} [{100 * r.adj_lo:+.1f}, {100 * r.adj_hi:+.1f}]" if np.isfinite(r.adj_lo) else f"{100 * r['diff']:+.1f} (no interval)"
+    ct = study_controls(res)
     for fam, g in v.groupby('family', sort=False):
+        if fam == 'controls' and len(ct): continue          # shown below, beside the controls' effective sparsity
         out += [f"## {fam}", md_table(['network', 'sparsity', 'comparison', 'verdict', 'difference, points [adjusted interval]', 'seeds'],
                                       [[r.network, f"{r.sparsity:g}", r.comparison, r.verdict, ci(r), int(r.n)] for _, r in g.iterrows()])]
     d = dense_table(res)
     if len(d):
         out += ["## The dense reference", "The tuned dense beside the untuned default: validation accuracy (%) on the tuning seeds, test accuracy (%) on the test seeds.",
                 md_table(['network', 'tuned settings', 'validation, tuned', 'validation, default', 'test, tuned', 'test, default'],
-                         [[r.network, r.settings, *(_pct(x) if x == x else 'not run' for x in (r.val_tuned, r.val_default, r.test_tuned, r.test_default))] for _, r in d.iterrows()])]
+                         [[r.network, 'the default (kept)' if r.kept else r.settings, *(_pct(x) if x == x else 'not run' for x in (r.val_tuned, r.val_default, r.test_tuned, r.test_default))] for _, r in d.iterrows()])]
+    if len(ct):
+        out += ["## The ticket controls", "Each `controls` label's mask retrained from its init, from fresh weights and shuffled within each layer, "
+                "beside its effective sparsity (the weights its mask removes or disconnects); each control's verdict is that of its comparison "
+                "in the controls family.", controls_markdown(ct)]
     planned = RES/'study_power'/'results.json'
     pc = power_check(res, _json(planned)['table'] if planned.is_file() else [])
     if len(pc):

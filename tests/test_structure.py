@@ -110,3 +110,14 @@ def test_the_book_is_in_import_order():
     late = [(book[mod], book[imp]) for mod in book if (ROOT/'unilth_nb'/f'{mod}.py').exists()
             for imp in imported_modules(ROOT/'unilth_nb'/f'{mod}.py') if imp in book and book[imp] > book[mod]]
     assert not late, late
+
+def test_no_name_is_exported_by_two_modules():
+    "`from unilth_nb.all import *` would keep one of them silently: every public name belongs to one module."
+    import importlib
+    from unilth_nb._modidx import d
+    from unilth_nb.all import NOT_HERE
+    owners = {}
+    for m in d['syms']:
+        if m.rsplit('.', 1)[-1] in NOT_HERE: continue
+        for name in importlib.import_module(m).__all__: owners.setdefault(name, []).append(m)
+    assert not {n: ms for n, ms in owners.items() if len(ms) > 1}

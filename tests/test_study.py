@@ -20,6 +20,7 @@ def done(tmp_path_factory):
     shutil.copytree(EXAMPLE, d, dirs_exist_ok=True)
     r = unilth('study', str(d/'my_study.yaml'), '--out', str(d/'out'))
     assert r.returncode == 0, r.stderr
+    (d/'cli_results.json').write_text((d/'out'/'results.json').read_text())     # the command's own, before the notebook's
     pm.execute_notebook(str(ROOT/'nbs'/'experiments'/'study.ipynb'), str(d/'out'/'study.ipynb'), cwd=str(d), kernel_name='python3',
                         parameters=dict(prereg=str(d/'my_study.yaml'), out_dir=str(d/'out'), workers=1), progress_bar=False)
     return d, r.stdout
@@ -40,6 +41,7 @@ def test_a_users_own_study_runs_end_to_end(done):
     assert (d/'out'/'verdicts.md').read_text().count('|') > 10 and len(results_mtimes(d)) == 3 * 3 + 3 * 3   # 3 labels and 3 controls x 3 seeds
     eff = {r['label']: r['effective'] for r in res['effective_sparsity']}
     assert set(eff) == {'unilth', 'unilth/init', 'unilth/reinit', 'unilth/shuffle'} and all(0.8 - 1e-9 <= e < 1 for e in eff.values())
+    assert json.loads((d/'cli_results.json').read_text())['effective_sparsity'] == res['effective_sparsity']   # the command's too
 
 @pytest.mark.parametrize('edit, message', [
     (lambda t: t + 'primary: [unclosed\n', 'not valid YAML'),
@@ -68,3 +70,31 @@ def test_a_changed_pre_registration_is_refused_and_no_run_moves(done):
     finally: f.write_text(text)
     f.write_text(text + '# a comment does not change the study\n')
     assert unilth('study', str(f), '--out', str(d/'out')).returncode == 0 and results_mtimes(d) == before
+
+def test_the_docs_study_page_reads_a_published_study(done, tmp_path, monkeypatch):
+    d, _ = done
+    (tmp_path/'study').mkdir()
+    shutil.copy(d/'out'/'results.json', tmp_path/'study')
+    sys.path.insert(0, str(ROOT/'docs'))
+    import results_pages
+    monkeypatch.setattr(results_pages, 'RES', tmp_path)
+    page = results_pages.study()
+    for h in ('## primary', '## versus dense', '## The dense reference', '## The ticket controls', '## What to use when'):
+        assert h in page, h
+    assert '## controls' not in page and 'the default (kept)' in page and 'unilth/init vs unilth/shuffle: **' in page
+
+def test_the_readme_reads_a_published_study(done, tmp_path):
+    "index.ipynb (the README) run on the published results with the example study's results.json published beside them."
+    d, _ = done
+    nbs = tmp_path/'nbs'
+    shutil.copytree(ROOT/'nbs'/'results', nbs/'results')
+    shutil.copytree(ROOT/'nbs'/'experiments', nbs/'experiments', ignore=shutil.ignore_patterns('*.ipynb'))
+    (nbs/'results'/'study').mkdir(exist_ok=True)
+    shutil.copy(d/'out'/'results.json', nbs/'results'/'study')
+    out = pm.execute_notebook(str(ROOT/'nbs'/'index.ipynb'), str(tmp_path/'index.ipynb'), cwd=str(nbs), kernel_name='python3',
+                              progress_bar=False)
+    text = '\n'.join(o.get('data', {}).get('text/markdown', '') for c in out.cells for o in c.get('outputs', []))
+    assert "The pre-registration's hash: `" + json.loads((d/'out'/'results.json').read_text())['prereg']['hash'] in text
+    assert 'UniLTH against one-shot magnitude pruning (H6, practitioner) | mlp | 0.8 |' in text
+    assert 'mlp: the tuning kept the default' in text and 'The ticket controls (H8)' in text and '| mlp | 0.8 | unilth/shuffle |' in text
+    assert '- mlp, sparsity 0.8: highest mean' in text and 'Earlier comparison, sparsity' not in text   # the study's, not the earlier

@@ -4,20 +4,15 @@
 
 # %% ../nbs/33_controls.ipynb #aa1c5d08
 from __future__ import annotations
-import copy, json
 from pathlib import Path
 import pandas as pd
-import torch, torch.nn as nn
-from .masks import Mask
-from .datasets import get_data
-from .models import get_model
-from .store import load_ticket
 from .core import ConfigError, atomic_write
 from .sweep import sweep, ticket_controls
 from .statistics import collect, compare, sentence
+from .flops import effective_sparsity
 
 # %% auto #0
-__all__ = ['QUESTIONS', 'controls_table', 'analyze_controls', 'effective_mask', 'effective_sparsity']
+__all__ = ['QUESTIONS', 'controls_table', 'analyze_controls']
 
 # %% ../nbs/33_controls.ipynb #439ee1fc
 QUESTIONS = {('', '/init'): "what its own training adds", ('/init', '/reinit'): "the init carries information",
@@ -66,23 +61,3 @@ def analyze_controls(folder:str|Path, out:str|Path|None=None, presets=None, spar
     atomic_write(out/'controls.md', lambda t: Path(t).write_text(_markdown(table) + '\n'))
     return {'table': table, 'markdown': _markdown(table), 'ran': st['ran'],
             'files': [str(out/'controls.csv'), str(out/'controls.md')]}
-
-# %% ../nbs/33_controls.ipynb #64936c4b
-def effective_mask(model:nn.Module, mask:Mask, input_shape) -> Mask:
-    """The kept weights of `mask` that can still receive a gradient: fed from the input (or a bias) and leading to
-    the output."""
-    from unilth_nb.scores import synflow_scores
-    ones = copy.deepcopy(model)
-    with torch.no_grad():
-        for t in ones.parameters(): t.fill_(1.0)
-        for m in ones.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.reset_running_stats()
-    flow = synflow_scores(ones, mask, tuple(input_shape))
-    return Mask({n: mask[n] & (flow[n] > 0).to(mask[n].device) for n in mask})
-
-def effective_sparsity(folder:str|Path) -> float:
-    "A finished run's effective sparsity: the share of its prunable weights its final mask removes or disconnects."
-    mask, r = load_ticket(folder)
-    data = get_data(r.dataset, seed=r.seed, **json.loads(r.config.get('data_args', '{}')))
-    model = get_model(r.model, data.input_shape, data.num_classes, **json.loads(r.config.get('model_args', '{}')))
-    return 1 - effective_mask(model, mask, data.input_shape).density()

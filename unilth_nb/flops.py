@@ -4,24 +4,26 @@
 
 # %% ../nbs/13c_flops.ipynb #cccd4696
 from __future__ import annotations
-import json
+import copy, json
 from functools import lru_cache
 from pathlib import Path
 from .core import ConfigError, import_modules
 from .masks import Mask
 from .config import TicketConfig, budget
 from .criteria import SELECTS
-from .scores import SCORES
+from .scores import SCORES, synflow_scores
 from .sparse_training import MASK_UPDATES
 from .methods import DENSE
-from .store import RunFiles, load_result
+from .store import RunFiles, load_result, load_ticket
 from .pipeline import plan_run
 from dataclasses import asdict
-from .models import dense_flops
+from .models import dense_flops, get_model
+from .datasets import get_data
+import torch, torch.nn as nn
 
 # %% auto #0
 __all__ = ['module_of', 'ticket_flops', 'mask_timeline', 'reference_epochs', 'training_flops', 'dense_of', 'run_costs',
-           'loop_costs']
+           'loop_costs', 'effective_mask', 'effective_sparsity']
 
 # %% ../nbs/13c_flops.ipynb #c5726102
 def module_of(weight:str) -> str:
@@ -128,3 +130,22 @@ def loop_costs(ctl, example, batch_size:int, epochs:int|None=None) -> dict:
     return _costs({**rep, 'name': 'your loop', 'config': asdict(ctl.cfg),
                    'plan': {'flops': dense, 'batch_size': batch_size, 'steps_per_epoch': ctl.steps_per_epoch}},
                   dense, epochs=epochs)
+
+# %% ../nbs/13c_flops.ipynb #64936c4b
+def effective_mask(model:nn.Module, mask:Mask, input_shape) -> Mask:
+    """The kept weights of `mask` that can still receive a gradient: fed from the input (or a bias) and leading to
+    the output."""
+    ones = copy.deepcopy(model)
+    with torch.no_grad():
+        for t in ones.parameters(): t.fill_(1.0)
+        for m in ones.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.reset_running_stats()
+    flow = synflow_scores(ones, mask, tuple(input_shape))
+    return Mask({n: mask[n] & (flow[n] > 0).to(mask[n].device) for n in mask})
+
+def effective_sparsity(folder:str|Path) -> float:
+    "A finished run's effective sparsity: the share of its prunable weights its final mask removes or disconnects."
+    mask, r = load_ticket(folder)
+    data = get_data(r.dataset, seed=r.seed, **json.loads(r.config.get('data_args', '{}')))
+    model = get_model(r.model, data.input_shape, data.num_classes, **json.loads(r.config.get('model_args', '{}')))
+    return 1 - effective_mask(model, mask, data.input_shape).density()

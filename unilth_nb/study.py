@@ -12,11 +12,13 @@ from .store import run_dir, read_result
 from .sweep import sweep, ticket_controls
 from .statistics import collect, compare
 from .power import power_of, noise_floor
+from .flops import effective_sparsity
 from .prereg import LOCK, Study, load_study, study_config, check_lock, lock_study
 
 # %% auto #0
 __all__ = ['FAMILIES', 'RUN_COLUMNS', 'tuning_plan', 'choose_settings', 'settings_for', 'tuning_epochs', 'grid_plan',
-           'study_runs', 'verdict_table', 'control_plan', 'tune_study', 'run_grid', 'study_results', 'run_study']
+           'study_runs', 'verdict_table', 'control_plan', 'control_effects', 'tune_study', 'run_grid', 'study_results',
+           'run_study']
 
 # %% ../nbs/24c_study.ipynb #dc132844
 def _trials_of(study:Study, label:str) -> list:
@@ -159,6 +161,16 @@ def control_plan(study:Study, plan:list, out:str|Path) -> list:
             rows.append((n, sp, f"{label}/{ {'none': 'init'}.get(c.mask_control, c.mask_control)}", s, c))
     return rows
 
+def control_effects(study:Study, plan:list, out:str|Path) -> pd.DataFrame:
+    "Per network, sparsity and `controls` label (ticket, then controls): mean test accuracy, effective sparsity."
+    # effective sparsity (flops.effective_sparsity): the prunable weights the mask removes or disconnects
+    own = sorted({(n, sp, l, c.name) for n, sp, l, s, c in plan if l.split('/')[0] in study.spec.get('controls', [])
+                  and (Path(out)/c.name/'result.json').is_file()})
+    rows = [dict(network=n, sparsity=sp, label=l, effective=effective_sparsity(Path(out)/name),
+                 test_acc=read_result(Path(out)/name).test_acc) for n, sp, l, name in own]
+    cols = ['network', 'sparsity', 'label', 'effective', 'test_acc']
+    return pd.DataFrame(rows, columns=cols).groupby(cols[:3], sort=False).mean().reset_index()
+
 def tune_study(study:Study, out:str|Path, workers:int=1, log=print, **engine) -> tuple:
     "Run (or resume) the study's tuning on its tuning seeds, then choose on validation: `(chosen, table, measured)`."
     out = Path(out)
@@ -186,7 +198,8 @@ RUN_COLUMNS = ('network', 'preset', 'target_sparsity', 'seed', 'test_acc', 'val_
 
 def study_results(study:Study, plan:list, out:str|Path, chosen:dict, tuning:pd.DataFrame) -> dict:
     "What the study found, as `results.json` holds it: the pre-registration's hash and commit, tuning, verdicts, runs."
-    # `runs`: one row per label and test seed (RUN_COLUMNS), what the findings' own comparisons read
+    # `runs`: one row per label and test seed (RUN_COLUMNS), what the findings' own comparisons read;
+    # `effective_sparsity`: the controls beside their effective sparsity (control_effects)
     out = Path(out)
     df = study_runs(study, plan, out/'runs')
     verdicts = verdict_table(study, df)
@@ -197,7 +210,8 @@ def study_results(study:Study, plan:list, out:str|Path, chosen:dict, tuning:pd.D
                 margin=study.spec['margin'], alpha=study.spec.get('alpha', 0.05),
                 chosen=[dict(network=n, sparsity=sp, label=l, settings=s) for (n, sp, l), s in chosen.items()],
                 tuning=tuning.to_dict(orient='records'), means=means.to_dict(orient='records'),
-                verdicts=verdicts.to_dict(orient='records'), runs=df[list(RUN_COLUMNS)].to_dict(orient='records'))
+                verdicts=verdicts.to_dict(orient='records'), runs=df[list(RUN_COLUMNS)].to_dict(orient='records'),
+                effective_sparsity=control_effects(study, plan, out/'runs').to_dict(orient='records'))
 
 def run_study(path:str|Path, out:str|Path, workers:int=1, tune_only:bool=False, log=print, **engine) -> dict:
     "The whole study of the pre-registration at `path` under `out`: tune, lock, test, compare; resumable."
