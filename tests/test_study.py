@@ -96,5 +96,7 @@ def test_the_readme_reads_a_published_study(done, tmp_path):
     text = '\n'.join(o.get('data', {}).get('text/markdown', '') for c in out.cells for o in c.get('outputs', []))
     assert "The pre-registration's hash: `" + json.loads((d/'out'/'results.json').read_text())['prereg']['hash'] in text
     assert 'UniLTH against one-shot magnitude pruning (H6, practitioner) | mlp | 0.8 |' in text
+    line = text.split('- mlp, sparsity 0.8, against dense: ')[1].split('\n')[0]           # H7: each ticket against dense
+    assert 'unilth ' in line and 'oneshot ' in line, line
     assert 'mlp: the tuning kept the default' in text and 'The ticket controls (H8)' in text and '| mlp | 0.8 | unilth/shuffle |' in text
     assert '- mlp, sparsity 0.8: highest mean' in text and 'Earlier comparison, sparsity' not in text   # the study's, not the earlier

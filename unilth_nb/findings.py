@@ -11,8 +11,9 @@ from .paired import mean_ci
 from .tables import md_table, verdict_interval
 
 # %% auto #0
-__all__ = ['CLAIM_COLUMNS', 'claim_table', 'claim_markdown', 'power_check', 'power_markdown', 'dense_table', 'study_controls',
-           'controls_markdown', 'what_to_use', 'when_markdown', 'cost_points', 'cost_figure']
+__all__ = ['CLAIM_COLUMNS', 'claim_table', 'claim_markdown', 'versus_dense_markdown', 'power_check', 'power_markdown',
+           'dense_table', 'study_controls', 'controls_markdown', 'what_to_use', 'when_markdown', 'cost_points',
+           'cost_figure']
 
 # %% ../nbs/24d_findings.ipynb #6fc412e8
 CLAIM_COLUMNS = ['claim', 'comparison', 'network', 'sparsity', 'verdict', 'diff', 'adj_lo', 'adj_hi', 'family', 'm',
@@ -34,6 +35,19 @@ def claim_markdown(t:pd.DataFrame) -> str:
                      'seeds', 'power for one margin'],
                     [[r.claim, r.network, f"{r.sparsity:g}", f"**{r.verdict}**", verdict_interval(r),
                       f"{r.family}, m = {int(r.m)}", int(r.n), pw(r)] for _, r in t.iterrows()])
+
+# %% ../nbs/24d_findings.ipynb #b9c17a79
+def versus_dense_markdown(res:dict, family:str='versus dense') -> str:
+    "One line per network and sparsity: the tickets of `family` by their verdict against dense, with differences."
+    v = pd.DataFrame(res.get('verdicts', []))
+    if v.empty or not (v.family == family).any(): return ''
+    lines = []
+    for (net, sp), g in v[v.family == family].groupby(['network', 'sparsity'], sort=False):
+        ticket = lambda h: ', '.join(f"{c.split(' vs ')[0]} {100 * d:+.1f}" for c, d in zip(h.comparison, h['diff']))
+        words = [f"{w} ({len(h)}): {ticket(h)}" for w in ('better', 'equivalent', 'not resolved', 'worse')
+                 if len(h := g[g.verdict == w])]
+        lines.append(f"- {net}, sparsity {sp:g}, against dense: " + '; '.join(words) + '.')
+    return '\n'.join(lines)
 
 # %% ../nbs/24d_findings.ipynb #746d95e1
 def power_check(res:dict, planned:list|None=None, family:str='primary', power:float=0.8) -> pd.DataFrame:
