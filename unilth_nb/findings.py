@@ -41,9 +41,9 @@ def versus_dense_markdown(res:dict, family:str='versus dense') -> str:
     "One line per network and sparsity: the tickets of `family` by their verdict against dense, with differences."
     v = pd.DataFrame(res.get('verdicts', []))
     if v.empty or not (v.family == family).any(): return ''
+    ticket = lambda h: ', '.join(f"{c.split(' vs ')[0]} {100 * d:+.1f}" for c, d in zip(h.comparison, h['diff']))
     lines = []
     for (net, sp), g in v[v.family == family].groupby(['network', 'sparsity'], sort=False):
-        ticket = lambda h: ', '.join(f"{c.split(' vs ')[0]} {100 * d:+.1f}" for c, d in zip(h.comparison, h['diff']))
         words = [f"{w} ({len(h)}): {ticket(h)}" for w in ('better', 'equivalent', 'not resolved', 'worse')
                  if len(h := g[g.verdict == w])]
         lines.append(f"- {net}, sparsity {sp:g}, against dense: " + '; '.join(words) + '.')
@@ -96,7 +96,8 @@ def study_controls(res:dict) -> pd.DataFrame:
     if eff.empty: return pd.DataFrame(columns=cols)
     v = v[v.family == 'controls'] if len(v) else pd.DataFrame(columns=['network', 'sparsity', 'comparison'])
     m = v.groupby(['network', 'sparsity']).comparison.transform('size') if len(v) else []
-    v = v.assign(m=m, versus=v.comparison.str.split(' vs ').str[0], label=v.comparison.str.split(' vs ').str[1])
+    pair = v.comparison.str.split(' vs ')
+    v = v.assign(m=m, versus=pair.str[0], label=pair.str[1])
     return eff.merge(v, on=['network', 'sparsity', 'label'], how='left').reindex(columns=cols)
 
 def controls_markdown(t:pd.DataFrame) -> str:

@@ -161,15 +161,16 @@ def control_plan(study:Study, plan:list, out:str|Path) -> list:
             rows.append((n, sp, f"{label}/{ {'none': 'init'}.get(c.mask_control, c.mask_control)}", s, c))
     return rows
 
-def control_effects(study:Study, plan:list, out:str|Path) -> pd.DataFrame:
+def control_effects(study:Study, df:pd.DataFrame, out:str|Path) -> pd.DataFrame:
     "Per network, sparsity and `controls` label (ticket, then controls): mean test accuracy, effective sparsity."
-    # effective sparsity (flops.effective_sparsity): the prunable weights the mask removes or disconnects
-    own = sorted({(n, sp, l, c.name) for n, sp, l, s, c in plan if l.split('/')[0] in study.spec.get('controls', [])
-                  and (Path(out)/c.name/'result.json').is_file()})
-    rows = [dict(network=n, sparsity=sp, label=l, effective=effective_sparsity(Path(out)/name),
-                 test_acc=read_result(Path(out)/name).test_acc) for n, sp, l, name in own]
+    # `df`: study_runs' rows of the finished runs; effective sparsity (flops.effective_sparsity) once per run folder
     cols = ['network', 'sparsity', 'label', 'effective', 'test_acc']
-    return pd.DataFrame(rows, columns=cols).groupby(cols[:3], sort=False).mean().reset_index()
+    if df.empty: return pd.DataFrame(columns=cols)
+    mine = df[df.preset.str.split('/').str[0].isin(study.spec.get('controls', []))]
+    eff = {name: effective_sparsity(Path(out)/name) for name in set(mine.run)}
+    return (pd.DataFrame(dict(network=mine.network, sparsity=mine.target_sparsity, label=mine.preset,
+                              effective=mine.run.map(eff), test_acc=mine.test_acc), columns=cols)
+            .groupby(cols[:3]).mean().reset_index())
 
 def tune_study(study:Study, out:str|Path, workers:int=1, log=print, **engine) -> tuple:
     "Run (or resume) the study's tuning on its tuning seeds, then choose on validation: `(chosen, table, measured)`."
@@ -211,7 +212,7 @@ def study_results(study:Study, plan:list, out:str|Path, chosen:dict, tuning:pd.D
                 chosen=[dict(network=n, sparsity=sp, label=l, settings=s) for (n, sp, l), s in chosen.items()],
                 tuning=tuning.to_dict(orient='records'), means=means.to_dict(orient='records'),
                 verdicts=verdicts.to_dict(orient='records'), runs=df[list(RUN_COLUMNS)].to_dict(orient='records'),
-                effective_sparsity=control_effects(study, plan, out/'runs').to_dict(orient='records'))
+                effective_sparsity=control_effects(study, df, out/'runs').to_dict(orient='records'))
 
 def run_study(path:str|Path, out:str|Path, workers:int=1, tune_only:bool=False, log=print, **engine) -> dict:
     "The whole study of the pre-registration at `path` under `out`: tune, lock, test, compare; resumable."
